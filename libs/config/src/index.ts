@@ -1,0 +1,4 @@
+/** @moat/config: environment schemas and their validation. */
+export * from './load-config';
+export * from './validators';
+export * from './common-env';

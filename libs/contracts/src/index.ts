@@ -1,0 +1,11 @@
+/** @moat/contracts: topic names, keys and message schemas. No I/O. */
+export * from './vocabulary';
+export * from './topics';
+export * from './codec';
+export * from './messages/common';
+export * from './messages/request';
+export * from './messages/event';
+export * from './messages/vote';
+export * from './messages/decision';
+export * from './messages/config';
+export * from './messages/dlq';

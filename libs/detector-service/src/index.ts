@@ -1,0 +1,4 @@
+/** @moat/detector-service: hosts pure detector modules on the event stream. */
+export * from './detector.processor';
+export * from './detector-host.service';
+export * from './detector-host.module';

@@ -1,0 +1,50 @@
+/**
+ * What edges and the SDK middleware send to the mirror agent's HTTP batch endpoint: request
+ * metadata as the edge saw it, clear-text headers included. It never leaves the agent: the
+ * normaliser turns it into a moat.requests.v1 record with credentials replaced by keyed hashes.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+
+export const MirrorInputSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** Event time: epoch milliseconds or an ISO-8601 timestamp; defaults to arrival time. */
+    ts: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })])),
+    ip: Type.String({ anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] }),
+    method: Type.String({ minLength: 1, maxLength: 16 }),
+    /** Application: explicit, else taken from the Host header, else the agent's default. */
+    app: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    host: Type.Optional(Type.String({ maxLength: 253 })),
+    /** Path with optional query string, as in the request line. */
+    path: Type.String({ minLength: 1, maxLength: 8192 }),
+    status: Type.Integer({ minimum: 0, maximum: 999 }),
+    requestBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    responseBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    latencyMs: Type.Optional(Type.Number({ minimum: 0 })),
+    /** Request headers in the order the client sent them; names are case-insensitive. */
+    headers: Type.Optional(
+      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 8192 }), { maxProperties: 128 }),
+    ),
+    ja3: Type.Optional(Type.String({ maxLength: 256 })),
+    ja4: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type MirrorInput = Static<typeof MirrorInputSchema>;
+
+const ajv = new Ajv({ strict: true, allowUnionTypes: true });
+addFormats(ajv, ['ipv4', 'ipv6', 'date-time']);
+const validate = ajv.compile<MirrorInput>(MirrorInputSchema);
+
+export function checkMirrorInput(value: unknown): { ok: true; value: MirrorInput } | { ok: false; reason: string } {
+  if (validate(value)) return { ok: true, value };
+  const error = validate.errors?.[0];
+  const field = error?.instancePath || '(root)';
+  const extra =
+    error?.keyword === 'additionalProperties'
+      ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
+      : '';
+  return { ok: false, reason: `${field} ${error?.message ?? 'is invalid'}${extra}` };
+}

@@ -1,0 +1,129 @@
+/**
+ * Normalisation, done once here: application, method, path and query, sizes, latency,
+ * User-Agent, the header-order fingerprint, and session credentials (cookies, bearer tokens,
+ * API keys, basic auth) replaced by keyed hashes, HMAC-SHA256 with the deployment secret.
+ * Clear-text credential values never leave this module.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Credential, RequestRecord } from '@moat/contracts';
+import type { MirrorInput } from './mirror-input';
+
+export interface NormaliserOptions {
+  /** HMAC key; the same secret across agents makes hashes comparable. */
+  secret: string;
+  defaultApp: string;
+  /** Cookie names that carry a session (lower-case). */
+  sessionCookies: string[];
+  /** Headers that carry an API key (lower-case). */
+  apiKeyHeaders: string[];
+  now?: () => number;
+}
+
+export const DEFAULT_SESSION_COOKIES = ['session', 'sessionid', 'sid', 'connect.sid', 'jsessionid', 'phpsessid', '_session', 'auth_token'];
+export const DEFAULT_API_KEY_HEADERS = ['x-api-key', 'api-key', 'apikey'];
+
+export class Normaliser {
+  private readonly cookies: Set<string>;
+  private readonly apiKeys: Set<string>;
+  private readonly now: () => number;
+
+  constructor(private readonly options: NormaliserOptions) {
+    this.cookies = new Set(options.sessionCookies.map((c) => c.toLowerCase()));
+    this.apiKeys = new Set(options.apiKeyHeaders.map((h) => h.toLowerCase()));
+    this.now = options.now ?? Date.now;
+  }
+
+  normalise(input: MirrorInput): RequestRecord {
+    const headers = lowerCaseHeaders(input.headers ?? {});
+    const { path, query } = splitPath(input.path);
+    const host = (input.host ?? headers.get('host') ?? '').split(':')[0].toLowerCase();
+    const record: RequestRecord = {
+      v: 1,
+      id: input.id ?? randomUUID(),
+      ts: eventTime(input.ts, this.now),
+      app: input.app ?? (host || this.options.defaultApp),
+      ip: input.ip,
+      method: input.method.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 16) || 'GET',
+      path,
+      query,
+      status: input.status,
+      requestBytes: input.requestBytes ?? 0,
+      responseBytes: input.responseBytes ?? 0,
+      latencyMs: input.latencyMs ?? 0,
+      userAgent: (headers.get('user-agent') ?? '').slice(0, 2048),
+      headerNames: [...headers.keys()].slice(0, 128),
+      credentials: this.credentials(headers),
+    };
+    const acceptLanguage = headers.get('accept-language');
+    if (acceptLanguage) record.acceptLanguage = acceptLanguage.slice(0, 256);
+    if (input.ja3) record.ja3 = input.ja3;
+    if (input.ja4) record.ja4 = input.ja4;
+    return record;
+  }
+
+  hash(kind: string, name: string, value: string): string {
+    return createHmac('sha256', this.options.secret).update(`${kind}\0${name}\0${value}`).digest('hex');
+  }
+
+  private credentials(headers: Map<string, string>): Credential[] {
+    const found: Credential[] = [];
+    const authorization = headers.get('authorization');
+    if (authorization) {
+      const [scheme, ...rest] = authorization.trim().split(/\s+/);
+      const value = rest.join(' ');
+      if (/^bearer$/i.test(scheme) && value) {
+        found.push({ kind: 'bearer', name: 'authorization', hash: this.hash('bearer', 'authorization', value) });
+      } else if (/^basic$/i.test(scheme) && value) {
+        found.push({ kind: 'basic', name: 'authorization', hash: this.hash('basic', 'authorization', value) });
+      }
+    }
+    for (const header of this.apiKeys) {
+      const value = headers.get(header);
+      if (value) found.push({ kind: 'api-key', name: header, hash: this.hash('api-key', header, value) });
+    }
+    for (const [name, value] of parseCookies(headers.get('cookie') ?? '')) {
+      if (this.cookies.has(name.toLowerCase()) && value) {
+        found.push({ kind: 'cookie', name: name.toLowerCase(), hash: this.hash('cookie', name.toLowerCase(), value) });
+      }
+    }
+    return found.slice(0, 32);
+  }
+}
+
+function lowerCaseHeaders(headers: Record<string, string>): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase().slice(0, 128);
+    if (!map.has(key)) map.set(key, value);
+  }
+  return map;
+}
+
+function splitPath(raw: string): { path: string; query: Record<string, string> } {
+  const q = raw.indexOf('?');
+  const path = (q === -1 ? raw : raw.slice(0, q)) || '/';
+  const query: Record<string, string> = {};
+  if (q !== -1) {
+    for (const [name, value] of new URLSearchParams(raw.slice(q + 1))) {
+      if (Object.keys(query).length >= 64) break;
+      if (!(name in query)) query[name.slice(0, 256)] = value.slice(0, 2048);
+    }
+  }
+  return { path: path.startsWith('/') ? path : `/${path}`, query };
+}
+
+function parseCookies(header: string): [string, string][] {
+  return header
+    .split(';')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      return eq === -1 ? [part, ''] : [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    });
+}
+
+function eventTime(ts: MirrorInput['ts'], now: () => number): number {
+  if (ts === undefined) return now();
+  return typeof ts === 'number' ? ts : Date.parse(ts);
+}

@@ -1,0 +1,225 @@
+/**
+ * Kafka MessageBus on kafkajs. Consumers process whole partition batches (eachBatch), never
+ * auto-commit, and commit a batch's offsets only after the callback resolved, which in turn
+ * resolves only after the batch's outputs were acknowledged (idempotent producer, acks=all)
+ * and its state was persisted. The only module in Moat that imports kafkajs.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type LogEntry,
+  type Producer as KafkaProducer,
+} from 'kafkajs';
+import type { Logger } from '@moat/observability';
+import type {
+  MessageBus,
+  OutboundMessage,
+  Producer,
+  RawBatch,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from '../transport';
+import { backoffMs, sleep } from '../transport';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  partitions: number;
+  replicationFactor: number;
+  logger: Logger;
+  /** Partitions of one consumer processed at the same time (state is per key, keys per partition). */
+  partitionsConsumedConcurrently?: number;
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export class KafkaBus implements MessageBus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly kafkaProducer: KafkaProducer;
+  private readonly consumers = new Set<Consumer>();
+  private producerConnected = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    const log = options.logger.child({ component: 'kafkajs' });
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      connectionTimeout: 3000,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          log[LEVELS[level] ?? 'info'](rest, message);
+        },
+    });
+    this.admin = this.kafka.admin();
+    this.kafkaProducer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.admin.connect();
+      await this.kafkaProducer.connect();
+      this.producerConnected = true;
+    } catch (err) {
+      throw new Error(
+        `Cannot reach Kafka at ${this.options.brokers.join(',')} (${(err as Error).message}): start the broker (npm run kafka:start) or set KAFKA_BROKERS.`,
+      );
+    }
+  }
+
+  /** Creates missing topics; compacted ones get cleanup.policy=compact. */
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.name));
+    if (missing.length === 0) return;
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: this.options.partitions,
+          replicationFactor: this.options.replicationFactor,
+          configEntries: t.compacted
+            ? [
+                { name: 'cleanup.policy', value: 'compact' },
+                { name: 'min.compaction.lag.ms', value: '0' },
+              ]
+            : [],
+        })),
+      });
+    } catch (err) {
+      // Another service may have created them at the same moment.
+      const now = new Set(await this.admin.listTopics());
+      if (missing.some((t) => !now.has(t.name))) throw err;
+    }
+  }
+
+  /** Broker ids and the controller, for start-up logs and tests. */
+  async describeCluster() {
+    return this.admin.describeCluster();
+  }
+
+  producer(): Producer {
+    return {
+      send: async (messages: OutboundMessage[]) => {
+        if (messages.length === 0) return;
+        if (!this.producerConnected) throw new Error('Kafka producer is not connected');
+        const byTopic = new Map<string, { key: string | null; value: Buffer | null }[]>();
+        for (const m of messages) {
+          let list = byTopic.get(m.topic);
+          if (!list) byTopic.set(m.topic, (list = []));
+          list.push({ key: m.key, value: m.value });
+        }
+        await this.kafkaProducer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
+        });
+      },
+    };
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const broadcast = options.mode === 'broadcast';
+    const groupId = broadcast
+      ? `${options.groupId}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`
+      : options.groupId;
+    const consumer = this.kafka.consumer({
+      groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      rebalanceTimeout: 60_000,
+      maxWaitTimeInMs: broadcast ? 100 : 250,
+      allowAutoTopicCreation: false,
+    });
+    this.consumers.add(consumer);
+    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
+    consumer.on(GROUP_JOIN, () => options.onState?.('ready'));
+    consumer.on(CRASH, (e) =>
+      options.onState?.('down', `consumer crashed: ${e.payload.error.message}; restart=${String(e.payload.restart)}`),
+    );
+    consumer.on(DISCONNECT, () => options.onState?.('down', 'disconnected'));
+    consumer.on(STOP, () => options.onState?.('down', 'stopped'));
+
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: broadcast });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.isEmpty()) return;
+        const raw: RawBatch = {
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            timestamp: m.timestamp,
+          })),
+        };
+        const lag = Number(batch.offsetLag());
+        raw.lag = Number.isFinite(lag) ? lag : undefined;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await options.onBatch(raw);
+            break;
+          } catch (err) {
+            options.onRetry?.(err as Error, attempt);
+            // Stop retrying when the partition moved away or we are shutting down: nothing is
+            // committed, so the batch is processed again by whoever owns it next.
+            if (!isRunning() || isStale()) throw err;
+            await sleep(backoffMs(attempt));
+            await heartbeat();
+          }
+        }
+        const last = batch.lastOffset();
+        resolveOffset(last);
+        if (!broadcast && !isStale()) {
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+          ]);
+        }
+        await heartbeat();
+      },
+    });
+
+    return {
+      stop: async () => {
+        // disconnect() waits for the batch in flight, which commits before returning.
+        await consumer.disconnect();
+        this.consumers.delete(consumer);
+        if (broadcast) await this.admin.deleteGroups([groupId]).catch(() => undefined);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const consumer of this.consumers) await consumer.disconnect().catch(() => undefined);
+    this.consumers.clear();
+    if (this.producerConnected) await this.kafkaProducer.disconnect().catch(() => undefined);
+    this.producerConnected = false;
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}

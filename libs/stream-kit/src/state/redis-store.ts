@@ -1,0 +1,69 @@
+/** Redis StateStore: MGET to read a batch's state, one pipeline to write it back. */
+import Redis from 'ioredis';
+import type { StateStore, StateWrite } from './state-store';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prefix of every key, so several deployments or test runs can share one Redis. */
+  prefix: string;
+}
+
+export class RedisStateStore implements StateStore {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.redis = new Redis(options.url, {
+      lazyConnect: true,
+      keyPrefix: options.prefix,
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+    });
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.redis.connect();
+      await this.redis.ping();
+    } catch (err) {
+      throw new Error(
+        `Cannot reach Redis at ${this.options.url} (${(err as Error).message}): start Redis or set REDIS_URL.`,
+      );
+    }
+  }
+
+  async serverVersion(): Promise<string> {
+    const info = await this.redis.info('server');
+    return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  }
+
+  async getMany(keys: string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    return this.redis.mget(keys);
+  }
+
+  async setMany(writes: StateWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const { key, value, ttlMs } of writes) {
+      if (value === null) pipeline.del(key);
+      else pipeline.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)));
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  get status(): string {
+    return this.redis.status;
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
