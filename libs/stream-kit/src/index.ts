@@ -15,3 +15,4 @@ export * from './memory/memory-bus';
 export * from './kafka/kafka-bus';
 export * from './nest/stream-runtime.module';
 export * from './nest/run-service';
+export * from './probe';

@@ -63,6 +63,9 @@ export class KafkaBus implements MessageBus {
         () =>
         ({ level, log: entry }: LogEntry) => {
           const { message, ...rest } = entry;
+          // Retries are bounded on purpose (a caller must get an error, e.g. the mirror's 503);
+          // Moat relies on at-least-once delivery with idempotent consumers, not on EoS.
+          if (message.startsWith('Limiting retries for the idempotent producer')) return;
           log[LEVELS[level] ?? 'info'](rest, message);
         },
     });
@@ -118,6 +121,18 @@ export class KafkaBus implements MessageBus {
     return this.admin.describeCluster();
   }
 
+  /** Committed offset per partition of a group on a topic (-1 when none), for ops and tests. */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map(result.partitions.map((p) => [p.partition, p.offset]));
+  }
+
+  /** High watermark per partition of a topic. */
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, p.high]));
+  }
+
   producer(): Producer {
     return {
       send: async (messages: OutboundMessage[]) => {
@@ -160,54 +175,70 @@ export class KafkaBus implements MessageBus {
     consumer.on(STOP, () => options.onState?.('down', 'stopped'));
 
     await consumer.connect();
-    await consumer.subscribe({ topics: options.topics, fromBeginning: broadcast });
+    // A group without committed offsets starts at the earliest retained message, so that a
+    // newly deployed service loses nothing that was published before it joined.
+    await consumer.subscribe({ topics: options.topics, fromBeginning: true });
+    // kafkajs's disconnect() does not wait for an eachBatch in flight to finish its commit, so
+    // the bus tracks batches itself: stop() refuses new batches, waits for those in flight
+    // (which produce, persist and commit), and only then leaves the group.
+    let stopping = false;
+    const inFlight = new Set<Promise<void>>();
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (batch.isEmpty()) return;
-        const raw: RawBatch = {
-          topic: batch.topic,
-          partition: batch.partition,
-          messages: batch.messages.map((m) => ({
+        if (stopping || batch.isEmpty()) return;
+        const work = (async () => {
+          const raw: RawBatch = {
             topic: batch.topic,
             partition: batch.partition,
-            offset: m.offset,
-            key: m.key,
-            value: m.value,
-            timestamp: m.timestamp,
-          })),
-        };
-        const lag = Number(batch.offsetLag());
-        raw.lag = Number.isFinite(lag) ? lag : undefined;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await options.onBatch(raw);
-            break;
-          } catch (err) {
-            options.onRetry?.(err as Error, attempt);
-            // Stop retrying when the partition moved away or we are shutting down: nothing is
-            // committed, so the batch is processed again by whoever owns it next.
-            if (!isRunning() || isStale()) throw err;
-            await sleep(backoffMs(attempt));
-            await heartbeat();
+            messages: batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key,
+              value: m.value,
+              timestamp: m.timestamp,
+            })),
+          };
+          const lag = Number(batch.offsetLag());
+          raw.lag = Number.isFinite(lag) ? lag : undefined;
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await options.onBatch(raw);
+              break;
+            } catch (err) {
+              options.onRetry?.(err as Error, attempt);
+              // Stop retrying when the partition moved away or we are shutting down: nothing
+              // is committed, so the batch is processed again by whoever owns it next.
+              if (stopping || !isRunning() || isStale()) throw err;
+              await sleep(backoffMs(attempt));
+              await heartbeat();
+            }
           }
+          const last = batch.lastOffset();
+          resolveOffset(last);
+          if (!broadcast && !isStale()) {
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+            ]);
+          }
+          await heartbeat();
+        })();
+        inFlight.add(work);
+        try {
+          await work;
+        } finally {
+          inFlight.delete(work);
         }
-        const last = batch.lastOffset();
-        resolveOffset(last);
-        if (!broadcast && !isStale()) {
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-          ]);
-        }
-        await heartbeat();
       },
     });
 
     return {
       stop: async () => {
-        // disconnect() waits for the batch in flight, which commits before returning.
+        stopping = true;
+        await Promise.allSettled([...inFlight]);
         await consumer.disconnect();
         this.consumers.delete(consumer);
         if (broadcast) await this.admin.deleteGroups([groupId]).catch(() => undefined);

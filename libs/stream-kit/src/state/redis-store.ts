@@ -54,6 +54,18 @@ export class RedisStateStore implements StateStore {
     if (failed?.[0]) throw failed[0];
   }
 
+  /** Counts keys under this store's prefix matching `pattern` (SCAN; for operations and tests). */
+  async countKeys(pattern = '*'): Promise<number> {
+    let cursor = '0';
+    let count = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.options.prefix}${pattern}`, 'COUNT', 1000);
+      cursor = next;
+      count += keys.length;
+    } while (cursor !== '0');
+    return count;
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }
