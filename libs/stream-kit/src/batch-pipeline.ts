@@ -84,7 +84,7 @@ export function createBatchPipeline<R extends TopicRole>(options: PipelineOption
         partition: raw.partition,
         offset: raw.offset,
         key: raw.key?.toString('utf8') ?? null,
-        value: decoded.value as MessageOf<R> | null,
+        value: decoded.value,
         timestamp: Number(raw.timestamp),
       };
       rawByRecord.set(record, raw);
