@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { codecs, type RequestRecord } from './index';
-import { topicNames, topicRole } from './topics';
+import { TOPICS, topicNames, topicRole, type TopicRole } from './topics';
 import { BOT_TYPE_DETECTORS, DETECTOR_IDS, botTypesOf } from './vocabulary';
 
 export function sampleRequest(overrides: Partial<RequestRecord> = {}): RequestRecord {
@@ -92,7 +93,9 @@ describe('codecs', () => {
       source: 'auto',
       botTypes: ['scraping'],
       confidence: 0.9,
-      detectors: [{ detector: 'request-rate', weight: 1, evidence: [{ metric: 'rate', value: 3 }] }],
+      detectors: [
+        { detector: 'request-rate', weight: 1, evidence: [{ metric: 'rate', value: 3 }] },
+      ],
       profile: 'default',
       createdAt: 1,
       expiresAt: 3_600_001,
@@ -109,9 +112,66 @@ describe('vocabulary', () => {
   });
 
   it('maps request rate to the four types it serves', () => {
-    expect(botTypesOf('request-rate').sort()).toEqual(
-      ['scraping', 'security-crawler', 'suspicious-api-activity', 'unrestricted-resource-consumption'],
-    );
+    expect(botTypesOf('request-rate').sort()).toEqual([
+      'scraping',
+      'security-crawler',
+      'suspicious-api-activity',
+      'unrestricted-resource-consumption',
+    ]);
     expect(BOT_TYPE_DETECTORS['account-takeover']).not.toContain('request-rate');
+  });
+});
+
+describe('codecs on hostile input', () => {
+  const roles = Object.keys(TOPICS) as TopicRole[];
+
+  it('never throw on arbitrary bytes, and report why they refuse', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...roles), fc.uint8Array({ maxLength: 512 }), (role, bytes) => {
+        const decoded = codecs[role].decode(Buffer.from(bytes));
+        if (!decoded.ok) expect(decoded.reason.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throw on arbitrary JSON, and accept only what check accepts', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...roles), fc.jsonValue(), (role, value) => {
+        const decoded = codecs[role].decode(Buffer.from(JSON.stringify(value) ?? 'null'));
+        if (decoded.ok && decoded.value !== null)
+          expect(codecs[role].check(decoded.value).ok).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throw on near-valid requests with fields replaced by arbitrary JSON', () => {
+    const fields = Object.keys(sampleRequest()) as (keyof RequestRecord)[];
+    fc.assert(
+      fc.property(fc.constantFrom(...fields), fc.jsonValue(), (field, value) => {
+        const decoded = codecs.requests.decode(
+          Buffer.from(JSON.stringify({ ...sampleRequest(), [field]: value })),
+        );
+        if (!decoded.ok) expect(decoded.reason).toMatch(/^schema violation \(requests v1\)/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trip every value they accept', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 64 }),
+        fc.integer({ min: 0, max: 8.64e15 }),
+        (path, ts) => {
+          const record = sampleRequest({ path: `/${path}`, ts });
+          expect(codecs.requests.decode(codecs.requests.encode(record))).toEqual({
+            ok: true,
+            value: record,
+          });
+        },
+      ),
+    );
   });
 });

@@ -13,8 +13,12 @@ export function resolveDetectorConfig(detector: AnyDetector, overrides: unknown 
   if (!validate) validators.set(detector.id, (validate = ajv.compile(detector.configSchema)));
   if (!validate(config)) {
     const error = validate.errors?.[0];
+    const extra =
+      error?.keyword === 'additionalProperties'
+        ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
+        : '';
     throw new Error(
-      `Invalid configuration for detector ${detector.id}: ${error?.instancePath || '(root)'} ${error?.message ?? 'is invalid'}.`,
+      `Invalid configuration for detector ${detector.id}: ${error?.instancePath || '(root)'} ${error?.message ?? 'is invalid'}${extra}.`,
     );
   }
   return config as Static<TSchema>;

@@ -15,7 +15,7 @@ export function availableDetectors(): DetectorId[] {
 }
 
 export function getDetector(id: string): AnyDetector {
-  const detector = DETECTORS[id as DetectorId];
+  const detector = Object.hasOwn(DETECTORS, id) ? DETECTORS[id as DetectorId] : undefined;
   if (!detector) {
     throw new Error(`Unknown detector "${id}"; available: ${availableDetectors().join(', ')}.`);
   }

@@ -36,7 +36,8 @@ export class Normaliser {
   normalise(input: MirrorInput): RequestRecord {
     const headers = lowerCaseHeaders(input.headers ?? {});
     const { path, query } = splitPath(input.path);
-    const host = (input.host ?? headers.get('host') ?? '').split(':')[0].toLowerCase();
+    // The port goes; an IPv6 literal keeps its brackets. The Host header is the client's to set.
+    const host = /^\[[^\]]*\]|^[^:]*/.exec(input.host ?? headers.get('host') ?? '')![0].toLowerCase().slice(0, 253);
     const record: RequestRecord = {
       v: 1,
       id: input.id ?? randomUUID(),
@@ -102,14 +103,17 @@ function lowerCaseHeaders(headers: Record<string, string>): Map<string, string> 
 function splitPath(raw: string): { path: string; query: Record<string, string> } {
   const q = raw.indexOf('?');
   const path = (q === -1 ? raw : raw.slice(0, q)) || '/';
-  const query: Record<string, string> = {};
+  // No prototype: `constructor` or `__proto__` are parameters like any other.
+  const query = Object.create(null) as Record<string, string>;
   if (q !== -1) {
     for (const [name, value] of new URLSearchParams(raw.slice(q + 1))) {
       if (Object.keys(query).length >= 64) break;
-      if (!(name in query)) query[name.slice(0, 256)] = value.slice(0, 2048);
+      const key = name.slice(0, 256);
+      if (!(key in query)) query[key] = value.slice(0, 2048);
     }
   }
-  return { path: path.startsWith('/') ? path : `/${path}`, query };
+  // Rooting may add a character to a path already at the contract's limit.
+  return { path: (path.startsWith('/') ? path : `/${path}`).slice(0, 8192), query };
 }
 
 function parseCookies(header: string): [string, string][] {
@@ -125,5 +129,7 @@ function parseCookies(header: string): [string, string][] {
 
 function eventTime(ts: MirrorInput['ts'], now: () => number): number {
   if (ts === undefined) return now();
-  return typeof ts === 'number' ? ts : Date.parse(ts);
+  const ms = typeof ts === 'number' ? ts : Date.parse(ts);
+  // Outside the contract's epoch-millisecond range: NaN, which the caller rejects.
+  return ms >= 0 && ms <= 8.64e15 ? ms : NaN;
 }

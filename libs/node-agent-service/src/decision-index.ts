@@ -102,7 +102,11 @@ function parseSubject(subject: string): { key: string; kind: 'ipv4' | 'ipv6'; pr
     return addr ? { key: addr.toString(), kind: addr.kind() } : undefined;
   }
   try {
-    const [network, prefix] = ipaddr.parseCIDR(subject);
+    let [network, prefix] = ipaddr.parseCIDR(subject);
+    // An IPv4-mapped network is the IPv4 network, as lookups normalise mapped addresses.
+    if (network.kind() === 'ipv6' && prefix >= 96 && (network as ipaddr.IPv6).isIPv4MappedAddress()) {
+      [network, prefix] = [(network as ipaddr.IPv6).toIPv4Address(), prefix - 96];
+    }
     const kind = network.kind();
     const full = kind === 'ipv4' ? 32 : 128;
     if (prefix === full) return { key: network.toString(), kind };

@@ -61,6 +61,8 @@ export class ScoreProcessor implements KeyedProcessor<Vote, SubjectState> {
     const active = current && current.expiresAt > vote.ts;
     const sameOrWeaker = active && stricter(current.action as Profile['reaction'], chosen.reaction) === current.action;
     if (sameOrWeaker && expiresAt - current.expiresAt < chosen.profile.durationMs / 10) return next;
+    // A weaker reaction does not replace a stricter decision still in force (it would lift it early).
+    if (sameOrWeaker && current.action !== chosen.reaction) return next;
 
     const action: Decision['action'] = chosen.reaction;
     const detectors = new Map<DetectorId, number>();

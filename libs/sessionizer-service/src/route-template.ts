@@ -17,6 +17,13 @@ export function templateSegment(segment: string): string {
   return segment;
 }
 
+/** The longest route the event contract accepts. */
+export const MAX_ROUTE_LENGTH = 8192;
+
 export function templateRoute(path: string): string {
-  return path.split('/').map(templateSegment).join('/') || '/';
+  const route = path.split('/').map(templateSegment).join('/') || '/';
+  if (route.length <= MAX_ROUTE_LENGTH) return route;
+  // '{id}' is longer than '1': a long path of short ids outgrows the contract; cut at a segment.
+  const cut = route.lastIndexOf('/', MAX_ROUTE_LENGTH);
+  return route.slice(0, cut > 0 ? cut : MAX_ROUTE_LENGTH);
 }

@@ -46,8 +46,11 @@ export const requestRateDetector = defineDetector<RequestRateState, typeof Reque
   evaluate({ event, state, config }) {
     const ts = event.request.ts;
     const start = ts - (ts % config.intervalMs);
-    const horizon = start - (config.lookbackIntervals - 1) * config.intervalMs;
-    const intervals = (state?.intervals ?? []).filter(([s]) => s >= horizon);
+    // The window ends at the newest interval seen, so a late event cannot widen it.
+    const newest = Math.max(start, state?.intervals.at(-1)?.[0] ?? start);
+    const horizon = newest - (config.lookbackIntervals - 1) * config.intervalMs;
+    // Copies: the state we were given is not ours to change.
+    const intervals = (state?.intervals ?? []).filter(([s]) => s >= horizon).map(([s, n]): [number, number] => [s, n]);
     const current = intervals.find(([s]) => s === start);
     if (current) current[1] += 1;
     else if (start >= horizon) {
@@ -62,8 +65,11 @@ export const requestRateDetector = defineDetector<RequestRateState, typeof Reque
     const next: RequestRateState = { ...state, intervals };
 
     if (total < config.minRequests) return { state: next };
-    const verdict: 'bot' | 'clean' =
-      currentCount > config.threshold && share >= config.voteShare ? 'bot' : 'clean';
+    // A new interval starts under the threshold; while the share holds, so does the verdict,
+    // or a sustained flood would vote clean at the start of every interval.
+    const verdict: 'bot' | 'clean' | undefined =
+      share < config.voteShare ? 'clean' : currentCount > config.threshold ? 'bot' : state?.lastVerdict;
+    if (verdict === undefined) return { state: next };
     const repeatDue =
       verdict === 'bot' && (state?.lastVoteAt === undefined || ts - state.lastVoteAt >= config.repeatVoteMs);
     if (verdict === state?.lastVerdict && !repeatDue) return { state: next };

@@ -54,8 +54,10 @@ export function partitionFor(key: string | null, partitions: number, roundRobin:
 export class MemoryBus implements MessageBus {
   readonly kind = 'memory' as const;
   private readonly topics = new Map<string, MemoryTopic>();
-  /** group -> "topic/partition" -> next offset to read */
+  /** group -> "topic/partition" -> next offset to read; kept after a member stops, as Kafka does. */
   private readonly committed = new Map<string, Map<string, number>>();
+  /** Groups that have a member now. */
+  private readonly members = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private readonly partitions: number;
   private readonly maxBatch: number;
@@ -89,12 +91,22 @@ export class MemoryBus implements MessageBus {
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('MemoryBus is closed');
     const group = options.mode === 'group' ? options.groupId : undefined;
-    if (group !== undefined && this.committed.has(group)) {
+    if (group !== undefined && this.members.has(group)) {
       throw new Error(`MemoryBus supports one member per consumer group; "${group}" already has one`);
     }
-    const positions = new Map<string, number>();
-    if (group !== undefined) this.committed.set(group, positions);
-    for (const name of options.topics) this.topic(name, false);
+    const positions = (group !== undefined ? this.committed.get(group) : undefined) ?? new Map<string, number>();
+    if (group !== undefined) {
+      this.members.add(group);
+      this.committed.set(group, positions);
+    }
+    for (const name of options.topics) {
+      // A group holds back trimming from the moment it subscribes, not from its first commit.
+      const topic = this.topic(name, false);
+      if (group === undefined) continue;
+      for (let p = 0; p < topic.partitions.length; p++) {
+        if (!positions.has(`${name}/${p}`)) positions.set(`${name}/${p}`, 0);
+      }
+    }
 
     let running = true;
     let wake: (() => void) | undefined;
@@ -130,7 +142,7 @@ export class MemoryBus implements MessageBus {
         running = false;
         wake?.();
         await loop;
-        if (group !== undefined) this.committed.delete(group);
+        if (group !== undefined) this.members.delete(group);
       },
     };
   }

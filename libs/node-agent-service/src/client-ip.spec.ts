@@ -1,0 +1,147 @@
+import { isIP } from 'node:net';
+import fc from 'fast-check';
+import { TrustedProxies } from './client-ip';
+
+const proxies = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48', '192.0.2.1']);
+const PROXY = '10.0.0.5';
+const CLIENT = '203.0.113.7';
+
+describe('TrustedProxies', () => {
+  it('knows which peers are trusted', () => {
+    expect(proxies.isTrusted('10.200.1.1')).toBe(true);
+    expect(proxies.isTrusted('::ffff:10.200.1.1')).toBe(true);
+    expect(proxies.isTrusted('192.0.2.1')).toBe(true);
+    expect(proxies.isTrusted('192.0.2.2')).toBe(false);
+    expect(proxies.isTrusted('2001:db8:ffff:1::1')).toBe(true);
+    expect(proxies.isTrusted('2001:db8:fffe::1')).toBe(false);
+    expect(proxies.isTrusted(undefined)).toBe(false);
+    expect(proxies.isTrusted('garbage')).toBe(false);
+  });
+
+  it('accepts IPv4-mapped CIDRs as their IPv4 networks', () => {
+    const mapped = new TrustedProxies(['::ffff:10.0.0.0/104']);
+    expect(mapped.isTrusted('10.9.9.9')).toBe(true);
+    expect(mapped.isTrusted('11.0.0.1')).toBe(false);
+  });
+
+  it('refuses a bad entry, naming it', () => {
+    expect(() => new TrustedProxies(['10.0.0.1', 'proxy.internal'])).toThrow(
+      '"proxy.internal" is not an IP address or CIDR',
+    );
+  });
+
+  describe('clientIp', () => {
+    it('ignores forwarding headers from an untrusted peer (no spoofing)', () => {
+      expect(
+        proxies.clientIp(CLIENT, { 'x-forwarded-for': '1.1.1.1', 'x-real-ip': '8.8.8.8' }),
+      ).toBe(CLIENT);
+    });
+
+    it('returns the normalised peer when there are no headers', () => {
+      expect(proxies.clientIp('::ffff:203.0.113.7', {})).toBe(CLIENT);
+      expect(proxies.clientIp(PROXY, {})).toBe(PROXY);
+      expect(proxies.clientIp(undefined, { 'x-forwarded-for': CLIENT })).toBeUndefined();
+    });
+
+    it('takes the right-most untrusted hop of X-Forwarded-For from a trusted peer', () => {
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': CLIENT })).toBe(CLIENT);
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `${CLIENT}, 10.0.0.9, 192.0.2.1` })).toBe(
+        CLIENT,
+      );
+      // A client prepending entries cannot choose its address.
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `1.1.1.1, 8.8.8.8, ${CLIENT}` })).toBe(
+        CLIENT,
+      );
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `10.0.0.7,${CLIENT},10.0.0.8` })).toBe(
+        CLIENT,
+      );
+    });
+
+    it('takes the left-most hop when every hop is trusted', () => {
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '10.0.0.1, 10.0.0.2' })).toBe('10.0.0.1');
+    });
+
+    it('reads repeated X-Forwarded-For headers in order', () => {
+      expect(
+        proxies.clientIp(PROXY, { 'x-forwarded-for': ['1.1.1.1', `${CLIENT}, 10.0.0.2`] }),
+      ).toBe(CLIENT);
+    });
+
+    it('falls back to X-Real-IP, then to the peer', () => {
+      expect(proxies.clientIp(PROXY, { 'x-real-ip': ` ${CLIENT} ` })).toBe(CLIENT);
+      expect(proxies.clientIp(PROXY, { 'x-real-ip': 'nonsense' })).toBe(PROXY);
+    });
+
+    it('strips ports and brackets from hops', () => {
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `${CLIENT}:51234` })).toBe(CLIENT);
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '[2001:db8::7]:443' })).toBe(
+        '2001:db8::7',
+      );
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '[2001:db8::7]' })).toBe('2001:db8::7');
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '2001:DB8:0::7' })).toBe('2001:db8::7');
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '::ffff:203.0.113.7' })).toBe(CLIENT);
+    });
+
+    it('stops believing the chain at a malformed hop', () => {
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `${CLIENT}, unknown, 10.0.0.9` })).toBe(
+        PROXY,
+      );
+      expect(
+        proxies.clientIp(PROXY, {
+          'x-forwarded-for': `${CLIENT}, _hidden, 10.0.0.9`,
+          'x-real-ip': '198.51.100.4',
+        }),
+      ).toBe('198.51.100.4');
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': ' , ,' })).toBe(PROXY);
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '203.0.113.7:port' })).toBe(PROXY);
+    });
+
+    const headerText = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc
+        .array(fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fc.string({ maxLength: 12 })), {
+          maxLength: 6,
+        })
+        .map((a) => a.join(', ')),
+    );
+
+    it('never lets headers change the address of an untrusted peer', () => {
+      fc.assert(
+        fc.property(fc.ipV4(), headerText, headerText, (peer, xff, real) => {
+          fc.pre(!proxies.isTrusted(peer));
+          expect(proxies.clientIp(peer, { 'x-forwarded-for': xff, 'x-real-ip': real })).toBe(peer);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('returns the client a trusted proxy appended, whatever the client sent before it', () => {
+      fc.assert(
+        fc.property(
+          headerText,
+          fc.ipV4(),
+          fc.array(fc.constantFrom('10.0.0.2', '192.0.2.1', '10.9.8.7'), { maxLength: 3 }),
+          (spoof, client, hops) => {
+            fc.pre(!proxies.isTrusted(client));
+            const xff = [spoof, client, ...hops].join(', ');
+            expect(
+              proxies.clientIp(PROXY, { 'x-forwarded-for': xff, 'x-real-ip': '8.8.8.8' }),
+            ).toBe(client);
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it('never throws on hostile headers and returns only a canonical IP', () => {
+      fc.assert(
+        fc.property(headerText, headerText, (xff, real) => {
+          const ip = proxies.clientIp(PROXY, { 'x-forwarded-for': xff, 'x-real-ip': real });
+          expect(ip).toBeDefined();
+          expect(isIP(ip!)).not.toBe(0);
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+});
