@@ -67,7 +67,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['kafkajs', 'ioredis', '@nestjs/*'], message: 'Detectors are pure: no Kafka, Redis or Nest.' },
+            {
+              group: ['kafkajs', 'ioredis', '@nestjs/*'],
+              message: 'Detectors are pure: no Kafka, Redis or Nest.',
+            },
           ],
         },
       ],

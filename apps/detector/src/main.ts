@@ -3,7 +3,12 @@
  * votes on moat.votes.v1. One deployment per detector, each scaled on its own.
  */
 import { kafkaEnv, loadConfigOrExit, redisEnv, serviceEnv } from '@moat/config';
-import { DetectorHostModule, detectorEnv, hostedDetectors, type HostedDetector } from '@moat/detector-service';
+import {
+  DetectorHostModule,
+  detectorEnv,
+  hostedDetectors,
+  type HostedDetector,
+} from '@moat/detector-service';
 import { distributedRuntimeFromEnv, runService } from '@moat/stream-kit';
 
 async function main(): Promise<void> {
@@ -13,7 +18,9 @@ async function main(): Promise<void> {
     const overrides: unknown = JSON.parse(env.MOAT_DETECTOR_CONFIG);
     hosted = hostedDetectors([env.MOAT_DETECTOR], { [env.MOAT_DETECTOR]: overrides });
   } catch (err) {
-    process.stderr.write(`Configuration error: MOAT_DETECTOR / MOAT_DETECTOR_CONFIG: ${(err as Error).message}\n`);
+    process.stderr.write(
+      `Configuration error: MOAT_DETECTOR / MOAT_DETECTOR_CONFIG: ${(err as Error).message}\n`,
+    );
     process.exit(78);
   }
   const service = `detector-${env.MOAT_DETECTOR}`;

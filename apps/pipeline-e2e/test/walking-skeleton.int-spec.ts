@@ -29,11 +29,17 @@ interface Service {
 const services: Service[] = [
   { name: 'mirror-agent', app: 'mirror-agent', port: PORT_BASE },
   { name: 'sessionizer', app: 'sessionizer', port: PORT_BASE + 1 },
-  { name: 'detector-request-rate', app: 'detector', port: PORT_BASE + 2, env: { MOAT_DETECTOR: 'request-rate' } },
+  {
+    name: 'detector-request-rate',
+    app: 'detector',
+    port: PORT_BASE + 2,
+    env: { MOAT_DETECTOR: 'request-rate' },
+  },
   { name: 'scoring', app: 'scoring', port: PORT_BASE + 3 },
   { name: 'node-agent', app: 'node-agent', port: PORT_BASE + 4 },
 ];
-const url = (name: string, path: string) => `http://127.0.0.1:${services.find((s) => s.name === name)!.port}${path}`;
+const url = (name: string, path: string) =>
+  `http://127.0.0.1:${services.find((s) => s.name === name)!.port}${path}`;
 
 function start(service: Service): void {
   const log = createWriteStream(join(LOG_DIR, `${service.name}.log`));
@@ -53,24 +59,31 @@ function start(service: Service): void {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   service.child = child;
   service.exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 async function check(ip: string): Promise<number> {
-  const response = await fetch(url('node-agent', '/v1/check'), { headers: { 'x-forwarded-for': ip } });
+  const response = await fetch(url('node-agent', '/v1/check'), {
+    headers: { 'x-forwarded-for': ip },
+  });
   return response.status;
 }
 
@@ -80,12 +93,16 @@ async function mirror(batch: unknown[]): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(batch),
   });
-  if (response.status !== 202) throw new Error(`mirror agent answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 202)
+    throw new Error(`mirror agent answered ${response.status}: ${await response.text()}`);
 }
 
 function logsOf(service: Service): string {
   try {
-    return readFileSync(join(LOG_DIR, `${service.name}.log`), 'utf8').split('\n').slice(-30).join('\n');
+    return readFileSync(join(LOG_DIR, `${service.name}.log`), 'utf8')
+      .split('\n')
+      .slice(-30)
+      .join('\n');
   } catch {
     return '(no log)';
   }
@@ -93,11 +110,13 @@ function logsOf(service: Service): string {
 
 describe('walking skeleton on real Kafka and Redis', () => {
   beforeAll(async () => {
-    const report = await probeInfrastructure({ brokers: BROKERS, redisUrl: REDIS_URL }).catch((err: Error) => {
-      throw new Error(
-        `Integration tests need the real Kafka and Redis (${err.message}). Run them through \`npm test\`, which starts both.`,
-      );
-    });
+    const report = await probeInfrastructure({ brokers: BROKERS, redisUrl: REDIS_URL }).catch(
+      (err: Error) => {
+        throw new Error(
+          `Integration tests need the real Kafka and Redis (${err.message}). Run them through \`npm test\`, which starts both.`,
+        );
+      },
+    );
     process.stdout.write(
       `\nKafka broker: Apache Kafka ${process.env.KAFKA_BROKER_VERSION ?? '(version unknown)'} at ${report.kafka.brokers.join(',')}, cluster ${report.kafka.clusterId}\n` +
         `Redis: ${report.redis.version} at ${report.redis.url}\n` +
@@ -108,7 +127,9 @@ describe('walking skeleton on real Kafka and Redis', () => {
     try {
       await Promise.all(
         services.map((s) =>
-          waitFor(`${s.name} /readyz`, 60_000, async () => ((await fetch(url(s.name, '/readyz'))).ok ? true : undefined)),
+          waitFor(`${s.name} /readyz`, 60_000, async () =>
+            (await fetch(url(s.name, '/readyz'))).ok ? true : undefined,
+          ),
         ),
       );
     } catch (err) {
@@ -135,7 +156,11 @@ describe('walking skeleton on real Kafka and Redis', () => {
       status: 200,
       responseBytes: 2048,
       latencyMs: 20,
-      headers: { host: 'shop.example', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0', cookie: 'sid=human-session-1' },
+      headers: {
+        host: 'shop.example',
+        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
+        cookie: 'sid=human-session-1',
+      },
     }));
     await mirror(normal);
 
@@ -177,14 +202,21 @@ describe('walking skeleton on real Kafka and Redis', () => {
     }
 
     const metrics = await (await fetch(url('node-agent', '/metrics'))).text();
-    expect(metrics).toMatch(/moat_messages_consumed_total\{service="node-agent",topic="[^"]+decisions\.v1"\} [1-9]/);
+    expect(metrics).toMatch(
+      /moat_messages_consumed_total\{service="node-agent",topic="[^"]+decisions\.v1"\} [1-9]/,
+    );
   }, 60_000);
 
   it('shuts every service down cleanly on SIGTERM', async () => {
     for (const s of services) s.child!.kill('SIGTERM');
     const codes = await Promise.all(
       services.map((s) =>
-        Promise.race([s.exit!, new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000).unref())]),
+        Promise.race([
+          s.exit!,
+          new Promise<string>((r) =>
+            setTimeout(() => r('still running after 20 s'), 20_000).unref(),
+          ),
+        ]),
       ),
     );
     const result = Object.fromEntries(services.map((s, i) => [s.name, codes[i]]));

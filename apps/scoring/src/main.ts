@@ -8,7 +8,12 @@ async function main(): Promise<void> {
   await runService({
     service: 'scoring',
     runtime: distributedRuntimeFromEnv('scoring', env),
-    modules: [ScoringModule.register({ profiles: [DEFAULT_PROFILE], verdictHorizonMs: env.MOAT_VERDICT_HORIZON })],
+    modules: [
+      ScoringModule.register({
+        profiles: [DEFAULT_PROFILE],
+        verdictHorizonMs: env.MOAT_VERDICT_HORIZON,
+      }),
+    ],
     port: env.PORT,
     host: env.HOST,
   });

@@ -23,14 +23,24 @@ async function main(): Promise<void> {
       ...sessionizerEnv,
       ...scoringEnv,
       ...nodeAgentEnv,
-      MOAT_DETECTORS: str({ default: availableDetectors().join(','), desc: 'detectors to host, comma-separated' }),
+      MOAT_DETECTORS: str({
+        default: availableDetectors().join(','),
+        desc: 'detectors to host, comma-separated',
+      }),
     },
-    { ...process.env, MOAT_HASH_SECRET: process.env.MOAT_HASH_SECRET ?? randomBytes(32).toString('hex') },
+    {
+      ...process.env,
+      MOAT_HASH_SECRET: process.env.MOAT_HASH_SECRET ?? randomBytes(32).toString('hex'),
+    },
   );
   const logger = createLogger('standalone', env.LOG_LEVEL);
   let hosted;
   try {
-    hosted = hostedDetectors(env.MOAT_DETECTORS.split(',').map((d) => d.trim()).filter(Boolean));
+    hosted = hostedDetectors(
+      env.MOAT_DETECTORS.split(',')
+        .map((d) => d.trim())
+        .filter(Boolean),
+    );
   } catch (err) {
     process.stderr.write(`Configuration error: MOAT_DETECTORS: ${(err as Error).message}\n`);
     process.exit(78);
@@ -43,7 +53,10 @@ async function main(): Promise<void> {
       MirrorModule.register(mirrorOptionsFromEnv(env)),
       SessionizerModule.register({ inactivityMs: env.MOAT_SESSION_INACTIVITY }),
       DetectorHostModule.register(hosted),
-      ScoringModule.register({ profiles: [DEFAULT_PROFILE], verdictHorizonMs: env.MOAT_VERDICT_HORIZON }),
+      ScoringModule.register({
+        profiles: [DEFAULT_PROFILE],
+        verdictHorizonMs: env.MOAT_VERDICT_HORIZON,
+      }),
       NodeAgentModule.register({ trustedProxies: env.MOAT_TRUSTED_PROXIES }),
     ],
     port: env.PORT,

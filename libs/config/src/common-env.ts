@@ -3,16 +3,28 @@ import { str, num, port } from 'envalid';
 import { hostPortList } from './validators';
 
 export const serviceEnv = {
-  PORT: port({ default: 8080, desc: 'HTTP port for the service API, /healthz, /readyz and /metrics' }),
+  PORT: port({
+    default: 8080,
+    desc: 'HTTP port for the service API, /healthz, /readyz and /metrics',
+  }),
   HOST: str({ default: '0.0.0.0', desc: 'address to listen on' }),
-  LOG_LEVEL: str({ default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] }),
+  LOG_LEVEL: str({
+    default: 'info',
+    choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+  }),
 };
 
 export const kafkaEnv = {
   KAFKA_BROKERS: hostPortList({ desc: 'Kafka bootstrap brokers, comma-separated host:port' }),
-  KAFKA_CLIENT_ID: str({ default: '' , desc: 'client id; defaults to the service name' }),
-  MOAT_TOPIC_PREFIX: str({ default: 'moat', desc: 'prefix of every topic name (<prefix>.requests.v1 …)' }),
-  MOAT_TOPIC_PARTITIONS: num({ default: 6, desc: 'partitions of topics Moat creates when missing' }),
+  KAFKA_CLIENT_ID: str({ default: '', desc: 'client id; defaults to the service name' }),
+  MOAT_TOPIC_PREFIX: str({
+    default: 'moat',
+    desc: 'prefix of every topic name (<prefix>.requests.v1 …)',
+  }),
+  MOAT_TOPIC_PARTITIONS: num({
+    default: 6,
+    desc: 'partitions of topics Moat creates when missing',
+  }),
   MOAT_TOPIC_REPLICATION: num({ default: 1, desc: 'replication factor of topics Moat creates' }),
 };
 

@@ -3,7 +3,17 @@
  * (envalid). A wrong or missing value stops the service with one line per variable that says
  * what was wrong and what to set.
  */
-import { cleanEnv, EnvError, EnvMissingError, makeValidator, str, num, port, bool, url } from 'envalid';
+import {
+  cleanEnv,
+  EnvError,
+  EnvMissingError,
+  makeValidator,
+  str,
+  num,
+  port,
+  bool,
+  url,
+} from 'envalid';
 
 export { str, num, port, bool, url, makeValidator };
 
@@ -25,7 +35,8 @@ export function parseConfig<S extends Specs>(specs: S, env: NodeJS.ProcessEnv = 
           return `Configuration error: ${name} is required but not set${hint(error)}.`;
         }
         const got = env[name];
-        const detail = error instanceof EnvError || error instanceof Error ? error.message : String(error);
+        const detail =
+          error instanceof EnvError || error instanceof Error ? error.message : String(error);
         return `Configuration error: ${name}=${JSON.stringify(got)} is invalid: ${detail}`;
       });
       if (problems.length > 0) throw new ConfigError(problems);

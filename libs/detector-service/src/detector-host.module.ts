@@ -1,15 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { str } from '@moat/config';
 import { getDetector, resolveDetectorConfig } from '@moat/detectors';
-import { DetectorHostService, HOSTED_DETECTORS, type HostedDetector } from './detector-host.service';
+import {
+  DetectorHostService,
+  HOSTED_DETECTORS,
+  type HostedDetector,
+} from './detector-host.service';
 
 export const detectorEnv = {
   MOAT_DETECTOR: str({ desc: 'id of the detector this deployment hosts, e.g. request-rate' }),
-  MOAT_DETECTOR_CONFIG: str({ default: '{}', desc: 'JSON overrides of the detector configuration' }),
+  MOAT_DETECTOR_CONFIG: str({
+    default: '{}',
+    desc: 'JSON overrides of the detector configuration',
+  }),
 };
 
 /** Resolves detector ids and JSON config overrides; throws one clear line on a bad value. */
-export function hostedDetectors(ids: string[], overrides: Record<string, unknown> = {}): HostedDetector[] {
+export function hostedDetectors(
+  ids: string[],
+  overrides: Record<string, unknown> = {},
+): HostedDetector[] {
   return ids.map((id) => {
     const detector = getDetector(id);
     return { detector, config: resolveDetectorConfig(detector, overrides[id] ?? {}) };

@@ -2,9 +2,19 @@
  * Starts one consumer per hosted detector (consumer group `detector-<id>`), so each detector
  * reads the whole event stream at its own pace and scales on its own.
  */
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { AnyDetector } from '@moat/detectors';
-import { InjectRuntime, keyedHandler, type StreamRuntime, type Subscription } from '@moat/stream-kit';
+import {
+  InjectRuntime,
+  keyedHandler,
+  type StreamRuntime,
+  type Subscription,
+} from '@moat/stream-kit';
 import { DetectorProcessor } from './detector.processor';
 
 export const HOSTED_DETECTORS = Symbol('HOSTED_DETECTORS');

@@ -25,7 +25,12 @@ export class DetectorProcessor implements KeyedProcessor<SessionEvent, unknown> 
 
   process(record: InRecord<SessionEvent>, state: unknown, out: Emitter): unknown {
     const event = record.value!;
-    const result = this.detector.evaluate({ event, state, baseline: undefined, config: this.config });
+    const result = this.detector.evaluate({
+      event,
+      state,
+      baseline: undefined,
+      config: this.config,
+    });
     if (result.vote) {
       out.emit('votes', event.request.ip, {
         v: 1,

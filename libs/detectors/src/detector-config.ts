@@ -7,7 +7,10 @@ import type { AnyDetector } from './detector';
 const ajv = new Ajv({ strict: true, allErrors: false });
 const validators = new Map<string, ValidateFunction>();
 
-export function resolveDetectorConfig(detector: AnyDetector, overrides: unknown = {}): Static<TSchema> {
+export function resolveDetectorConfig(
+  detector: AnyDetector,
+  overrides: unknown = {},
+): Static<TSchema> {
   const config: unknown = Value.Default(detector.configSchema, Value.Clone(overrides ?? {}));
   let validate = validators.get(detector.id);
   if (!validate) validators.set(detector.id, (validate = ajv.compile(detector.configSchema)));
@@ -21,5 +24,5 @@ export function resolveDetectorConfig(detector: AnyDetector, overrides: unknown 
       `Invalid configuration for detector ${detector.id}: ${error?.instancePath || '(root)'} ${error?.message ?? 'is invalid'}${extra}.`,
     );
   }
-  return config as Static<TSchema>;
+  return config;
 }

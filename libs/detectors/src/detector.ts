@@ -46,5 +46,5 @@ export interface DetectorModule<S = unknown, C extends TSchema = TSchema> {
 export type AnyDetector = DetectorModule<unknown, TSchema>;
 
 export function defineDetector<S, C extends TSchema>(module: DetectorModule<S, C>): AnyDetector {
-  return module as unknown as AnyDetector;
+  return module;
 }

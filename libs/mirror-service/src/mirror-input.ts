@@ -11,7 +11,9 @@ export const MirrorInputSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     /** Event time: epoch milliseconds or an ISO-8601 timestamp; defaults to arrival time. */
-    ts: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })])),
+    ts: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })]),
+    ),
     ip: Type.String({ anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] }),
     method: Type.String({ minLength: 1, maxLength: 16 }),
     /** Application: explicit, else taken from the Host header, else the agent's default. */
@@ -25,7 +27,9 @@ export const MirrorInputSchema = Type.Object(
     latencyMs: Type.Optional(Type.Number({ minimum: 0 })),
     /** Request headers in the order the client sent them; names are case-insensitive. */
     headers: Type.Optional(
-      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 8192 }), { maxProperties: 128 }),
+      Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 8192 }), {
+        maxProperties: 128,
+      }),
     ),
     ja3: Type.Optional(Type.String({ maxLength: 256 })),
     ja4: Type.Optional(Type.String({ maxLength: 256 })),
@@ -38,7 +42,9 @@ const ajv = new Ajv({ strict: true, allowUnionTypes: true });
 addFormats(ajv, ['ipv4', 'ipv6', 'date-time']);
 const validate = ajv.compile<MirrorInput>(MirrorInputSchema);
 
-export function checkMirrorInput(value: unknown): { ok: true; value: MirrorInput } | { ok: false; reason: string } {
+export function checkMirrorInput(
+  value: unknown,
+): { ok: true; value: MirrorInput } | { ok: false; reason: string } {
   if (validate(value)) return { ok: true, value };
   const error = validate.errors?.[0];
   const field = error?.instancePath || '(root)';

@@ -40,7 +40,10 @@ export class MirrorController {
     }
     if (items.length > this.options.maxBatch) {
       throw new HttpException(
-        { error: `batch of ${items.length} exceeds the limit of ${this.options.maxBatch}; split it`, accepted: 0 },
+        {
+          error: `batch of ${items.length} exceeds the limit of ${this.options.maxBatch}; split it`,
+          accepted: 0,
+        },
         413,
       );
     }
@@ -75,7 +78,10 @@ export class MirrorController {
       }
     }
     if (records.length === 0 && rejected.length > 0) {
-      throw new HttpException({ error: 'no valid request in the batch', accepted: 0, rejected }, 400);
+      throw new HttpException(
+        { error: 'no valid request in the batch', accepted: 0, rejected },
+        400,
+      );
     }
     return { accepted: records.length, rejected };
   }

@@ -1,4 +1,8 @@
-import { DEFAULT_API_KEY_HEADERS, DEFAULT_SESSION_COOKIES, type NormaliserOptions } from './normaliser';
+import {
+  DEFAULT_API_KEY_HEADERS,
+  DEFAULT_SESSION_COOKIES,
+  type NormaliserOptions,
+} from './normaliser';
 import { splitList, type mirrorEnv } from './mirror.env';
 import type { CleanedEnv } from 'envalid';
 
@@ -15,6 +19,7 @@ export function mirrorOptionsFromEnv(env: CleanedEnv<typeof mirrorEnv>): MirrorO
     defaultApp: env.MOAT_DEFAULT_APP,
     sessionCookies: [...DEFAULT_SESSION_COOKIES, ...splitList(env.MOAT_SESSION_COOKIES)],
     apiKeyHeaders: [...DEFAULT_API_KEY_HEADERS, ...splitList(env.MOAT_API_KEY_HEADERS)],
+    sensitiveQueryParams: splitList(env.MOAT_SENSITIVE_QUERY_PARAMS),
     maxBatch: env.MOAT_MIRROR_MAX_BATCH,
   };
 }

@@ -330,3 +330,52 @@ describe('Normaliser', () => {
     );
   });
 });
+
+describe('Normaliser: secrets in the query string', () => {
+  const normaliser = new Normaliser({
+    secret: 'query-secret-0123456789',
+    defaultApp: 'default',
+    sessionCookies: [],
+    apiKeyHeaders: [],
+    sensitiveQueryParams: ['X-Custom-Secret'],
+  });
+
+  it('hashes credential and secret parameters and keeps the others', () => {
+    const record = normaliser.normalise({
+      ip: '203.0.113.1',
+      method: 'GET',
+      path: '/api/items?access_token=TOKEN-abc-123&page=2&password=hunter2&x-custom-secret=s3cr3t',
+      status: 200,
+    });
+    const published = JSON.stringify(record);
+    for (const clear of ['TOKEN-abc-123', 'hunter2', 's3cr3t'])
+      expect(published).not.toContain(clear);
+    expect(record.query.page).toBe('2');
+    expect(record.query.access_token).toBe(
+      `hmac:${normaliser.hash('query', 'access_token', 'TOKEN-abc-123')}`,
+    );
+    expect(record.credentials).toEqual([
+      {
+        kind: 'api-key',
+        name: 'query:access_token',
+        hash: normaliser.hash('query', 'access_token', 'TOKEN-abc-123'),
+      },
+    ]);
+  });
+
+  it('gives the same token the same hash, so it can key a session', () => {
+    const a = normaliser.normalise({
+      ip: '203.0.113.1',
+      method: 'GET',
+      path: '/a?api_key=K1',
+      status: 200,
+    });
+    const b = normaliser.normalise({
+      ip: '198.51.100.9',
+      method: 'GET',
+      path: '/b?API_KEY=K1',
+      status: 200,
+    });
+    expect(a.credentials[0].hash).toBe(b.credentials[0].hash);
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * Normalisation, done once here: application, method, path and query, sizes, latency,
  * User-Agent, the header-order fingerprint, and session credentials (cookies, bearer tokens,
- * API keys, basic auth) replaced by keyed hashes, HMAC-SHA256 with the deployment secret.
- * Clear-text credential values never leave this module.
+ * API keys, basic auth, and credential-like query parameters such as `access_token` or
+ * `api_key`) replaced by keyed hashes, HMAC-SHA256 with the deployment secret. Clear-text
+ * credential values never leave this module.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Credential, RequestRecord } from '@moat/contracts';
@@ -16,20 +17,74 @@ export interface NormaliserOptions {
   sessionCookies: string[];
   /** Headers that carry an API key (lower-case). */
   apiKeyHeaders: string[];
+  /**
+   * Query parameters whose values are secrets (lower-case). Their values are replaced by
+   * `hmac:<hash>`; those that identify a client (tokens, keys, session ids) also become session
+   * credentials.
+   */
+  sensitiveQueryParams?: string[];
   now?: () => number;
 }
 
-export const DEFAULT_SESSION_COOKIES = ['session', 'sessionid', 'sid', 'connect.sid', 'jsessionid', 'phpsessid', '_session', 'auth_token'];
+export const DEFAULT_SESSION_COOKIES = [
+  'session',
+  'sessionid',
+  'sid',
+  'connect.sid',
+  'jsessionid',
+  'phpsessid',
+  '_session',
+  'auth_token',
+];
 export const DEFAULT_API_KEY_HEADERS = ['x-api-key', 'api-key', 'apikey'];
+/** Query parameters that carry a client's credential: hashed, and used as a session key. */
+export const DEFAULT_CREDENTIAL_QUERY_PARAMS = [
+  'access_token',
+  'token',
+  'id_token',
+  'refresh_token',
+  'auth',
+  'auth_token',
+  'api_key',
+  'apikey',
+  'api-key',
+  'key',
+  'session',
+  'sessionid',
+  'session_id',
+  'sid',
+  'jsessionid',
+  'phpsessid',
+];
+/** Query parameters that carry other secrets: hashed only. */
+export const DEFAULT_SECRET_QUERY_PARAMS = [
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'secret',
+  'client_secret',
+  'code',
+  'signature',
+  'sig',
+  'otp',
+];
 
 export class Normaliser {
   private readonly cookies: Set<string>;
   private readonly apiKeys: Set<string>;
+  private readonly credentialParams: Set<string>;
+  private readonly secretParams: Set<string>;
   private readonly now: () => number;
 
   constructor(private readonly options: NormaliserOptions) {
     this.cookies = new Set(options.sessionCookies.map((c) => c.toLowerCase()));
     this.apiKeys = new Set(options.apiKeyHeaders.map((h) => h.toLowerCase()));
+    this.credentialParams = new Set(DEFAULT_CREDENTIAL_QUERY_PARAMS);
+    this.secretParams = new Set([
+      ...DEFAULT_SECRET_QUERY_PARAMS,
+      ...(options.sensitiveQueryParams ?? []).map((p) => p.toLowerCase()),
+    ]);
     this.now = options.now ?? Date.now;
   }
 
@@ -37,14 +92,21 @@ export class Normaliser {
     const headers = lowerCaseHeaders(input.headers ?? {});
     const { path, query } = splitPath(input.path);
     // The port goes; an IPv6 literal keeps its brackets. The Host header is the client's to set.
-    const host = /^\[[^\]]*\]|^[^:]*/.exec(input.host ?? headers.get('host') ?? '')![0].toLowerCase().slice(0, 253);
+    const host = /^\[[^\]]*\]|^[^:]*/
+      .exec(input.host ?? headers.get('host') ?? '')![0]
+      .toLowerCase()
+      .slice(0, 253);
     const record: RequestRecord = {
       v: 1,
       id: input.id ?? randomUUID(),
       ts: eventTime(input.ts, this.now),
       app: input.app ?? (host || this.options.defaultApp),
       ip: input.ip,
-      method: input.method.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 16) || 'GET',
+      method:
+        input.method
+          .toUpperCase()
+          .replace(/[^A-Z]/g, '')
+          .slice(0, 16) || 'GET',
       path,
       query,
       status: input.status,
@@ -53,7 +115,7 @@ export class Normaliser {
       latencyMs: input.latencyMs ?? 0,
       userAgent: (headers.get('user-agent') ?? '').slice(0, 2048),
       headerNames: [...headers.keys()].slice(0, 128),
-      credentials: this.credentials(headers),
+      credentials: [...this.credentials(headers), ...this.protectQuery(query)].slice(0, 32),
     };
     const acceptLanguage = headers.get('accept-language');
     if (acceptLanguage) record.acceptLanguage = acceptLanguage.slice(0, 256);
@@ -63,7 +125,23 @@ export class Normaliser {
   }
 
   hash(kind: string, name: string, value: string): string {
-    return createHmac('sha256', this.options.secret).update(`${kind}\0${name}\0${value}`).digest('hex');
+    return createHmac('sha256', this.options.secret)
+      .update(`${kind}\0${name}\0${value}`)
+      .digest('hex');
+  }
+
+  /** Replaces secret query values by their hash, in place; returns the credentials among them. */
+  private protectQuery(query: Record<string, string>): Credential[] {
+    const found: Credential[] = [];
+    for (const name of Object.keys(query)) {
+      const lower = name.toLowerCase();
+      const identifies = this.credentialParams.has(lower);
+      if (!identifies && !this.secretParams.has(lower)) continue;
+      const hash = this.hash('query', lower, query[name]);
+      query[name] = `hmac:${hash}`;
+      if (identifies) found.push({ kind: 'api-key', name: `query:${lower}`.slice(0, 256), hash });
+    }
+    return found;
   }
 
   private credentials(headers: Map<string, string>): Credential[] {
@@ -73,18 +151,31 @@ export class Normaliser {
       const [scheme, ...rest] = authorization.trim().split(/\s+/);
       const value = rest.join(' ');
       if (/^bearer$/i.test(scheme) && value) {
-        found.push({ kind: 'bearer', name: 'authorization', hash: this.hash('bearer', 'authorization', value) });
+        found.push({
+          kind: 'bearer',
+          name: 'authorization',
+          hash: this.hash('bearer', 'authorization', value),
+        });
       } else if (/^basic$/i.test(scheme) && value) {
-        found.push({ kind: 'basic', name: 'authorization', hash: this.hash('basic', 'authorization', value) });
+        found.push({
+          kind: 'basic',
+          name: 'authorization',
+          hash: this.hash('basic', 'authorization', value),
+        });
       }
     }
     for (const header of this.apiKeys) {
       const value = headers.get(header);
-      if (value) found.push({ kind: 'api-key', name: header, hash: this.hash('api-key', header, value) });
+      if (value)
+        found.push({ kind: 'api-key', name: header, hash: this.hash('api-key', header, value) });
     }
     for (const [name, value] of parseCookies(headers.get('cookie') ?? '')) {
       if (this.cookies.has(name.toLowerCase()) && value) {
-        found.push({ kind: 'cookie', name: name.toLowerCase(), hash: this.hash('cookie', name.toLowerCase(), value) });
+        found.push({
+          kind: 'cookie',
+          name: name.toLowerCase(),
+          hash: this.hash('cookie', name.toLowerCase(), value),
+        });
       }
     }
     return found.slice(0, 32);

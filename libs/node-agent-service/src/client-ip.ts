@@ -15,7 +15,10 @@ export class TrustedProxies {
     this.ranges = cidrs.map((cidr) => {
       if (cidr.includes('/')) {
         const [addr, prefix] = ipaddr.parseCIDR(cidr);
-        return [unmap(addr), addr.kind() === 'ipv6' && isMapped(addr) ? Math.max(0, prefix - 96) : prefix] as Range;
+        return [
+          unmap(addr),
+          addr.kind() === 'ipv6' && isMapped(addr) ? Math.max(0, prefix - 96) : prefix,
+        ] as Range;
       }
       const addr = normaliseAddress(cidr);
       if (!addr) throw new Error(`"${cidr}" is not an IP address or CIDR`);
@@ -26,16 +29,24 @@ export class TrustedProxies {
   isTrusted(address: string | undefined): boolean {
     const addr = address === undefined ? undefined : normaliseAddress(address);
     if (!addr) return false;
-    return this.ranges.some(([range, prefix]) => range.kind() === addr.kind() && addr.match(range, prefix));
+    return this.ranges.some(
+      ([range, prefix]) => range.kind() === addr.kind() && addr.match(range, prefix),
+    );
   }
 
   /** The client address: the first untrusted hop from the right, else the peer. */
-  clientIp(peer: string | undefined, headers: Record<string, string | string[] | undefined>): string | undefined {
+  clientIp(
+    peer: string | undefined,
+    headers: Record<string, string | string[] | undefined>,
+  ): string | undefined {
     const peerAddr = peer === undefined ? undefined : normaliseAddress(peer)?.toString();
     if (!this.isTrusted(peerAddr)) return peerAddr;
     const forwarded = headerValue(headers['x-forwarded-for']);
     if (forwarded) {
-      const hops = forwarded.split(',').map((h) => h.trim()).filter(Boolean);
+      const hops = forwarded
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean);
       for (let i = hops.length - 1; i >= 0; i--) {
         const hop = normaliseAddress(stripPort(hops[i]))?.toString();
         if (!hop) break; // a malformed hop: stop believing anything left of it

@@ -2,7 +2,11 @@
  * Follows moat.decisions.v1 from the beginning (a broadcast reader: every node-agent instance
  * sees every decision) and keeps the DecisionIndex current.
  */
-import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { InjectRuntime, type StreamRuntime, type Subscription } from '@moat/stream-kit';
 import { DecisionIndex } from './decision-index';
 
@@ -16,7 +20,11 @@ export class DecisionFollowerService implements OnApplicationBootstrap, BeforeAp
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const entries = this.runtime.metrics.gauge('moat_node_agent_decisions', 'Decisions held in the index', ['service']);
+    const entries = this.runtime.metrics.gauge(
+      'moat_node_agent_decisions',
+      'Decisions held in the index',
+      ['service'],
+    );
     this.subscription = await this.runtime.consume({
       service: 'node-agent',
       groupId: 'node-agent',

@@ -207,3 +207,12 @@ describe('DecisionIndex', () => {
     );
   });
 });
+
+describe('normaliseAddress is strict', () => {
+  it('refuses shorthand and octal IPv4 forms that would alias other addresses', () => {
+    expect(normaliseAddress('1')).toBeUndefined();
+    expect(normaliseAddress('010.0.0.1')).toBeUndefined();
+    expect(normaliseAddress('10.0.0.1')?.toString()).toBe('10.0.0.1');
+    expect(normaliseAddress('::ffff:10.0.0.1')?.toString()).toBe('10.0.0.1');
+  });
+});

@@ -14,8 +14,12 @@ export interface Verdict {
   decision?: Decision;
 }
 
+/**
+ * Parses an address strictly: dotted-quad IPv4 (not `1` or octal `010.0.0.1`, which ipaddr.js
+ * would also accept) or IPv6; IPv4-mapped IPv6 becomes IPv4.
+ */
 export function normaliseAddress(text: string): Addr | undefined {
-  if (!ipaddr.isValid(text)) return undefined;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return undefined;
   const addr = ipaddr.parse(text);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     return (addr as ipaddr.IPv6).toIPv4Address();
@@ -48,7 +52,7 @@ export class DecisionIndex {
     const bucketKey = `${parsed.kind}/${parsed.prefix}`;
     let bucket = this.networks.get(bucketKey);
     if (decision) {
-      if (!bucket) this.networks.set(bucketKey, (bucket = new Map()));
+      if (!bucket) this.networks.set(bucketKey, (bucket = new Map<string, Decision>()));
       bucket.set(parsed.key, decision);
     } else {
       bucket?.delete(parsed.key);
@@ -96,7 +100,9 @@ export class DecisionIndex {
   }
 }
 
-function parseSubject(subject: string): { key: string; kind: 'ipv4' | 'ipv6'; prefix?: number } | undefined {
+function parseSubject(
+  subject: string,
+): { key: string; kind: 'ipv4' | 'ipv6'; prefix?: number } | undefined {
   if (!subject.includes('/')) {
     const addr = normaliseAddress(subject);
     return addr ? { key: addr.toString(), kind: addr.kind() } : undefined;
@@ -104,7 +110,11 @@ function parseSubject(subject: string): { key: string; kind: 'ipv4' | 'ipv6'; pr
   try {
     let [network, prefix] = ipaddr.parseCIDR(subject);
     // An IPv4-mapped network is the IPv4 network, as lookups normalise mapped addresses.
-    if (network.kind() === 'ipv6' && prefix >= 96 && (network as ipaddr.IPv6).isIPv4MappedAddress()) {
+    if (
+      network.kind() === 'ipv6' &&
+      prefix >= 96 &&
+      (network as ipaddr.IPv6).isIPv4MappedAddress()
+    ) {
       [network, prefix] = [(network as ipaddr.IPv6).toIPv4Address(), prefix - 96];
     }
     const kind = network.kind();

@@ -19,6 +19,9 @@ describe('HealthRegistry', () => {
     health.register('broken', () => {
       throw new Error('boom');
     });
-    expect(health.report()).toMatchObject({ status: 'down', checks: { broken: { detail: 'boom' } } });
+    expect(health.report()).toMatchObject({
+      status: 'down',
+      checks: { broken: { detail: 'boom' } },
+    });
   });
 });

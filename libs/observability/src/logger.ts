@@ -4,7 +4,10 @@ import type { LoggerService } from '@nestjs/common';
 
 export type { Logger };
 
-export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  service: string,
+  level: string = process.env.LOG_LEVEL ?? 'info',
+): Logger {
   // Synchronous writes: services log per batch at most, never per message, and a SIGTERM must
   // not swallow the shutdown lines (pino's default asynchronous stream would).
   return pino(

@@ -1,5 +1,14 @@
 /** Nest module serving /healthz, /readyz and /metrics for whatever services share the process. */
-import { Controller, Get, Global, Header, HttpCode, HttpException, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Global,
+  Header,
+  HttpCode,
+  HttpException,
+  Module,
+  type DynamicModule,
+} from '@nestjs/common';
 import { HealthRegistry, type HealthReport } from './health';
 import { PipelineMetrics } from './metrics';
 

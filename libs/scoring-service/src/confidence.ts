@@ -4,7 +4,13 @@
  * to judge do not count against the subject. Weights default to 1 until calibration (scoring
  * issue) writes the table; a vote older than the verdict horizon (event time) no longer counts.
  */
-import { BOT_TYPE_DETECTORS, BOT_TYPES, type BotType, type DetectorId, type Evidence } from '@moat/contracts';
+import {
+  BOT_TYPE_DETECTORS,
+  BOT_TYPES,
+  type BotType,
+  type DetectorId,
+  type Evidence,
+} from '@moat/contracts';
 
 export interface Verdict {
   verdict: 'bot' | 'clean';

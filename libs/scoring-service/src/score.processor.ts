@@ -5,7 +5,7 @@
  * A repeat offender's decision is extended, but only once the new expiry moves it by at least
  * a tenth of the duration: one decision per source, not a storm of duplicates.
  */
-import type { BotType, Decision, DetectorId, Profile, Vote } from '@moat/contracts';
+import type { Decision, DetectorId, Profile, Vote } from '@moat/contracts';
 import type { Emitter, InRecord, KeyedProcessor } from '@moat/stream-kit';
 import { confidenceByType, type Verdict, type Weights } from './confidence';
 import { profileCoversApp, stricter } from './profiles';
@@ -27,7 +27,10 @@ export class ScoreProcessor implements KeyedProcessor<Vote, SubjectState> {
   readonly stateTtlMs: number;
 
   constructor(private readonly options: ScoringOptions) {
-    const longest = Math.max(...options.profiles.map((p) => p.durationMs), options.verdictHorizonMs);
+    const longest = Math.max(
+      ...options.profiles.map((p) => p.durationMs),
+      options.verdictHorizonMs,
+    );
     this.stateTtlMs = longest * 2;
   }
 
@@ -40,15 +43,28 @@ export class ScoreProcessor implements KeyedProcessor<Vote, SubjectState> {
     const verdicts = { ...(state?.verdicts ?? {}) };
     const previous = verdicts[vote.detector];
     if (!previous || previous.ts <= vote.ts) {
-      verdicts[vote.detector] = { verdict: vote.verdict, score: vote.score, ts: vote.ts, evidence: vote.evidence };
+      verdicts[vote.detector] = {
+        verdict: vote.verdict,
+        score: vote.score,
+        ts: vote.ts,
+        evidence: vote.evidence,
+      };
     }
     const next: SubjectState = { ...state, verdicts };
 
-    const scores = confidenceByType(verdicts, vote.ts, this.options.verdictHorizonMs, this.options.weights);
-    let chosen: { profile: Profile; reaction: Profile['reaction']; types: typeof scores } | undefined;
+    const scores = confidenceByType(
+      verdicts,
+      vote.ts,
+      this.options.verdictHorizonMs,
+      this.options.weights,
+    );
+    let chosen:
+      { profile: Profile; reaction: Profile['reaction']; types: typeof scores } | undefined;
     for (const profile of this.options.profiles) {
       if (!profileCoversApp(profile, vote.app)) continue;
-      const types = scores.filter((s) => profile.botTypes.includes(s.botType) && s.confidence >= profile.threshold);
+      const types = scores.filter(
+        (s) => profile.botTypes.includes(s.botType) && s.confidence >= profile.threshold,
+      );
       if (types.length === 0) continue;
       if (!chosen || stricter(profile.reaction, chosen.reaction) !== chosen.reaction) {
         chosen = { profile, reaction: profile.reaction, types };
@@ -59,21 +75,24 @@ export class ScoreProcessor implements KeyedProcessor<Vote, SubjectState> {
     const expiresAt = vote.ts + chosen.profile.durationMs;
     const current = state?.decision;
     const active = current && current.expiresAt > vote.ts;
-    const sameOrWeaker = active && stricter(current.action as Profile['reaction'], chosen.reaction) === current.action;
+    const sameOrWeaker =
+      active && stricter(current.action as Profile['reaction'], chosen.reaction) === current.action;
     if (sameOrWeaker && expiresAt - current.expiresAt < chosen.profile.durationMs / 10) return next;
     // A weaker reaction does not replace a stricter decision still in force (it would lift it early).
     if (sameOrWeaker && current.action !== chosen.reaction) return next;
 
     const action: Decision['action'] = chosen.reaction;
     const detectors = new Map<DetectorId, number>();
-    for (const t of chosen.types) for (const c of t.contributors) detectors.set(c.detector, Math.max(detectors.get(c.detector) ?? 0, c.weight));
+    for (const t of chosen.types)
+      for (const c of t.contributors)
+        detectors.set(c.detector, Math.max(detectors.get(c.detector) ?? 0, c.weight));
     const createdAt = active && current ? current.createdAt : vote.ts;
     out.emit('decisions', vote.ip, {
       v: 1,
       subject: vote.ip,
       action,
       source: 'auto',
-      botTypes: chosen.types.map((t) => t.botType as BotType),
+      botTypes: chosen.types.map((t) => t.botType),
       confidence: Math.max(...chosen.types.map((t) => t.confidence)),
       detectors: [...detectors].map(([detector, weight]) => ({
         detector,

@@ -1,6 +1,16 @@
 /** Runs the score processor on moat.votes.v1 for the process's StreamRuntime. */
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRuntime, keyedHandler, type StreamRuntime, type Subscription } from '@moat/stream-kit';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import {
+  InjectRuntime,
+  keyedHandler,
+  type StreamRuntime,
+  type Subscription,
+} from '@moat/stream-kit';
 import { ScoreProcessor, type ScoringOptions } from './score.processor';
 
 export const SCORING_OPTIONS = Symbol('SCORING_OPTIONS');

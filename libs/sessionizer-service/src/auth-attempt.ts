@@ -4,7 +4,11 @@
  */
 const AUTH_ROUTE = /(^|\/)(log-?in|sign-?in|auth(enticate)?|oauth\/token|token|sessions?)(\/|$)/i;
 
-export function authOutcome(method: string, route: string, status: number): 'success' | 'failure' | undefined {
+export function authOutcome(
+  method: string,
+  route: string,
+  status: number,
+): 'success' | 'failure' | undefined {
   if (method !== 'POST' || !AUTH_ROUTE.test(route)) return undefined;
   if (status >= 200 && status < 400) return 'success';
   if (status >= 400 && status < 500) return 'failure';

@@ -32,11 +32,23 @@ export interface SessionizerOptions {
   inactivityMs: number;
 }
 
-export function sessionKeyOf(request: RequestRecord): { key: string; kind: 'credential' | 'fingerprint' } {
+export function sessionKeyOf(request: RequestRecord): {
+  key: string;
+  kind: 'credential' | 'fingerprint';
+} {
   const credential = request.credentials[0];
   if (credential) return { key: `c:${credential.hash}`, kind: 'credential' };
   const fingerprint = createHash('sha256')
-    .update([request.app, request.ip, request.userAgent, request.acceptLanguage ?? '', request.ja3 ?? '', request.ja4 ?? ''].join('\0'))
+    .update(
+      [
+        request.app,
+        request.ip,
+        request.userAgent,
+        request.acceptLanguage ?? '',
+        request.ja3 ?? '',
+        request.ja4 ?? '',
+      ].join('\0'),
+    )
     .digest('hex');
   return { key: `f:${fingerprint}`, kind: 'fingerprint' };
 }
@@ -54,7 +66,11 @@ export class SessionProcessor implements KeyedProcessor<RequestRecord, SessionSt
     return sessionKeyOf(request).key;
   }
 
-  process(record: InRecord<RequestRecord>, state: SessionState | undefined, out: Emitter): SessionState {
+  process(
+    record: InRecord<RequestRecord>,
+    state: SessionState | undefined,
+    out: Emitter,
+  ): SessionState {
     const request = record.value!;
     const { key, kind } = sessionKeyOf(request);
     const route = templateRoute(request.path);
@@ -106,7 +122,9 @@ export class SessionProcessor implements KeyedProcessor<RequestRecord, SessionSt
         durationMs: session.lastTs - session.startedAt,
         uniqueRoutes: session.uniqueRoutes,
         ...(interval !== undefined ? { lastIntervalMs: interval } : {}),
-        ...(session.count > 1 ? { meanIntervalMs: session.intervalSumMs / (session.count - 1) } : {}),
+        ...(session.count > 1
+          ? { meanIntervalMs: session.intervalSumMs / (session.count - 1) }
+          : {}),
         authAttempts: session.authAttempts,
         authFailures: session.authFailures,
         bytesIn: session.bytesIn,

@@ -1,6 +1,16 @@
 /** Runs the session processor on moat.requests.v1 for the process's StreamRuntime. */
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRuntime, keyedHandler, type StreamRuntime, type Subscription } from '@moat/stream-kit';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import {
+  InjectRuntime,
+  keyedHandler,
+  type StreamRuntime,
+  type Subscription,
+} from '@moat/stream-kit';
 import { SessionProcessor, type SessionizerOptions } from './session.processor';
 
 export const SESSIONIZER_OPTIONS = Symbol('SESSIONIZER_OPTIONS');

@@ -5,7 +5,13 @@
  * return, after which the transport commits. A failure anywhere before the commit leaves the
  * batch uncommitted and it is processed again; handlers make that harmless (idempotence).
  */
-import { codecs, type DeadLetter, type MessageOf, type TopicNames, type TopicRole } from '@moat/contracts';
+import {
+  codecs,
+  type DeadLetter,
+  type MessageOf,
+  type TopicNames,
+  type TopicRole,
+} from '@moat/contracts';
 import type { PipelineMetrics } from '@moat/observability';
 import { Emitter } from './emitter';
 import type { OutboundMessage, Producer, RawBatch, RawMessage } from './transport';
@@ -69,7 +75,11 @@ export function createBatchPipeline<R extends TopicRole>(options: PipelineOption
         value: raw.value?.toString('base64') ?? null,
         failedAt: now(),
       };
-      dead.push({ topic: topics.dlq, key: raw.key?.toString('utf8') ?? null, value: codecs.dlq.encode(letter) });
+      dead.push({
+        topic: topics.dlq,
+        key: raw.key?.toString('utf8') ?? null,
+        value: codecs.dlq.encode(letter),
+      });
     };
 
     const records: InRecord<MessageOf<R>>[] = [];

@@ -35,7 +35,10 @@ interface Envelope<S> {
   wm: Record<string, string>;
 }
 
-export function keyedHandler<In, S>(processor: KeyedProcessor<In, S>, store: StateStore): BatchHandler<In> {
+export function keyedHandler<In, S>(
+  processor: KeyedProcessor<In, S>,
+  store: StateStore,
+): BatchHandler<In> {
   const storeKey = (key: string) => `${processor.name}:${key}`;
 
   return async (records: InRecord<In>[], ctx: BatchContext): Promise<BatchOutcome> => {

@@ -11,7 +11,10 @@ export interface InfrastructureReport {
   redis: { url: string; version: string };
 }
 
-export async function probeInfrastructure(options: { brokers: string[]; redisUrl: string }): Promise<InfrastructureReport> {
+export async function probeInfrastructure(options: {
+  brokers: string[];
+  redisUrl: string;
+}): Promise<InfrastructureReport> {
   const bus = new KafkaBus({
     brokers: options.brokers,
     clientId: 'moat-probe',
@@ -25,7 +28,11 @@ export async function probeInfrastructure(options: { brokers: string[]; redisUrl
     const cluster = await bus.describeCluster();
     await store.connect();
     return {
-      kafka: { brokers: options.brokers, clusterId: cluster.clusterId, brokerCount: cluster.brokers.length },
+      kafka: {
+        brokers: options.brokers,
+        clusterId: cluster.clusterId,
+        brokerCount: cluster.brokers.length,
+      },
       redis: { url: options.redisUrl, version: await store.serverVersion() },
     };
   } finally {

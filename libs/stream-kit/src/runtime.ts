@@ -4,7 +4,13 @@
  * the standalone runtime is the in-memory bus and store. Services are written against this
  * interface only, which is what makes the two runtimes one code path.
  */
-import { topicNames, TOPICS, type MessageOf, type TopicNames, type TopicRole } from '@moat/contracts';
+import {
+  topicNames,
+  TOPICS,
+  type MessageOf,
+  type TopicNames,
+  type TopicRole,
+} from '@moat/contracts';
 import { createLogger, HealthRegistry, PipelineMetrics, type Logger } from '@moat/observability';
 import { createBatchPipeline, type BatchHandler } from './batch-pipeline';
 import { encodeOutput } from './emitter';
@@ -54,8 +60,7 @@ export class StreamRuntime {
       })),
     );
     this.health.register('state-store', () => ({
-      state:
-        this.store instanceof RedisStateStore && this.store.status !== 'ready' ? 'down' : 'ok',
+      state: this.store instanceof RedisStateStore && this.store.status !== 'ready' ? 'down' : 'ok',
       detail: this.store.kind,
     }));
     this.started = true;
@@ -76,7 +81,10 @@ export class StreamRuntime {
   async consume<R extends TopicRole>(options: ConsumeOptions<R>): Promise<Subscription> {
     const { service } = options;
     const checkName = `consumer:${service}`;
-    let state: { state: 'ok' | 'down'; detail?: string } = { state: 'down', detail: 'joining group' };
+    let state: { state: 'ok' | 'down'; detail?: string } = {
+      state: 'down',
+      detail: 'joining group',
+    };
     this.health.register(checkName, () => state);
     const log = this.logger.child({ consumer: service, input: this.topics[options.input] });
     const subscription = await this.bus.subscribe({
@@ -96,7 +104,10 @@ export class StreamRuntime {
         log.info({ state: s, detail }, 'consumer state changed');
       },
       onRetry: (error, attempt) =>
-        log.warn({ err: error.message, attempt }, 'batch failed; it will be retried, offsets not committed'),
+        log.warn(
+          { err: error.message, attempt },
+          'batch failed; it will be retried, offsets not committed',
+        ),
     });
     this.subscriptions.add(subscription);
     return {

@@ -57,7 +57,12 @@ function runtimeFor(prefix: string, service: string): StreamRuntime {
 }
 
 /** Reads a topic from the beginning until `count` messages arrived. */
-async function readTopic(runtime: StreamRuntime, topic: string, count: number, timeoutMs = 20_000): Promise<RawMessage[]> {
+async function readTopic(
+  runtime: StreamRuntime,
+  topic: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<RawMessage[]> {
   const seen: RawMessage[] = [];
   let done!: () => void;
   const enough = new Promise<void>((resolve) => (done = resolve));
@@ -87,9 +92,13 @@ const until = async (what: string, condition: () => boolean, timeoutMs = 20_000)
 
 describe('stream kit on real Kafka and Redis', () => {
   beforeAll(async () => {
-    const report = await probeInfrastructure({ brokers: BROKERS, redisUrl: REDIS_URL }).catch((err: Error) => {
-      throw new Error(`Integration tests need the real Kafka and Redis (${err.message}); run them through \`npm test\`.`);
-    });
+    const report = await probeInfrastructure({ brokers: BROKERS, redisUrl: REDIS_URL }).catch(
+      (err: Error) => {
+        throw new Error(
+          `Integration tests need the real Kafka and Redis (${err.message}); run them through \`npm test\`.`,
+        );
+      },
+    );
     process.stdout.write(
       `stream-kit integration: Kafka ${process.env.KAFKA_BROKER_VERSION ?? '(version unknown)'} cluster ${report.kafka.clusterId}; Redis ${report.redis.version}\n`,
     );
@@ -101,9 +110,18 @@ describe('stream kit on real Kafka and Redis', () => {
     await runtime.start();
     try {
       const valid = Array.from({ length: 30 }, (_, i) => request(i));
-      await runtime.publish('requests', valid.map((r) => ({ key: r.ip, value: r })), 'kit-test');
-      const garbage = [Buffer.from('{"v":1,'), Buffer.from(JSON.stringify({ ...request(99), status: 'x' }))];
-      await runtime.bus.producer().send(garbage.map((value) => ({ topic: runtime.topics.requests, key: 'bad', value })));
+      await runtime.publish(
+        'requests',
+        valid.map((r) => ({ key: r.ip, value: r })),
+        'kit-test',
+      );
+      const garbage = [
+        Buffer.from('{"v":1,'),
+        Buffer.from(JSON.stringify({ ...request(99), status: 'x' })),
+      ];
+      await runtime.bus
+        .producer()
+        .send(garbage.map((value) => ({ topic: runtime.topics.requests, key: 'bad', value })));
 
       let failuresLeft = 2;
       const processed: string[] = [];
@@ -138,11 +156,15 @@ describe('stream kit on real Kafka and Redis', () => {
       expect(votes).toHaveLength(30);
 
       const dead = await readTopic(runtime, runtime.topics.dlq, 2);
-      const letters = dead.map((m) => codecs.dlq.decode(m.value)).map((d) => (d.ok ? d.value! : undefined));
+      const letters = dead
+        .map((m) => codecs.dlq.decode(m.value))
+        .map((d) => (d.ok ? d.value! : undefined));
       const reasons = letters.map((l) => l?.reason ?? '');
       expect(reasons.some((r) => /^invalid JSON/.test(r))).toBe(true);
       expect(reasons.some((r) => /\/status must be integer/.test(r))).toBe(true);
-      expect(letters.every((l) => l?.topic === runtime.topics.requests && l.service === 'kit-test')).toBe(true);
+      expect(
+        letters.every((l) => l?.topic === runtime.topics.requests && l.service === 'kit-test'),
+      ).toBe(true);
       const originals = letters.map((l) => Buffer.from(l!.value!, 'base64').toString());
       expect(originals.sort()).toEqual(garbage.map((g) => g.toString()).sort());
 
@@ -161,7 +183,11 @@ describe('stream kit on real Kafka and Redis', () => {
     await producer.start();
     const members = [runtimeFor(prefix, 'kit-a'), runtimeFor(prefix, 'kit-b')];
     try {
-      await producer.publish('requests', Array.from({ length: 60 }, (_, i) => ({ key: request(i).ip, value: request(i) })), 'p');
+      await producer.publish(
+        'requests',
+        Array.from({ length: 60 }, (_, i) => ({ key: request(i).ip, value: request(i) })),
+        'p',
+      );
       const seen = new Map<string, Set<number>>();
       const ids: string[] = [];
       const consume = async (runtime: StreamRuntime, name: string) => {
@@ -184,11 +210,25 @@ describe('stream kit on real Kafka and Redis', () => {
       await first.stop();
 
       // Records published while nobody consumes are read once, by whichever member owns them.
-      await producer.publish('requests', Array.from({ length: 60 }, (_, i) => ({ key: request(100 + i).ip, value: request(100 + i) })), 'p');
+      await producer.publish(
+        'requests',
+        Array.from({ length: 60 }, (_, i) => ({
+          key: request(100 + i).ip,
+          value: request(100 + i),
+        })),
+        'p',
+      );
       const a = await consume(members[0], 'kit-a');
       const b = await consume(members[1], 'kit-b');
       await until('the next 60 records', () => ids.length >= 120);
-      await producer.publish('requests', Array.from({ length: 60 }, (_, i) => ({ key: request(200 + i).ip, value: request(200 + i) })), 'p');
+      await producer.publish(
+        'requests',
+        Array.from({ length: 60 }, (_, i) => ({
+          key: request(200 + i).ip,
+          value: request(200 + i),
+        })),
+        'p',
+      );
       await until('the last 60 records', () => ids.length >= 180);
       await Promise.all([a.stop(), b.stop()]);
 

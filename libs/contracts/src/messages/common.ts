@@ -3,7 +3,11 @@ import { Type } from '@sinclair/typebox';
 import { BOT_TYPES, DETECTOR_IDS, DECISION_ACTIONS } from '../vocabulary';
 
 /** Event time: milliseconds since the Unix epoch, as the edge saw the request. */
-export const EpochMs = Type.Integer({ minimum: 0, maximum: 8.64e15, description: 'epoch milliseconds' });
+export const EpochMs = Type.Integer({
+  minimum: 0,
+  maximum: 8.64e15,
+  description: 'epoch milliseconds',
+});
 export const Ip = Type.String({ anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }], maxLength: 45 });
 /** A keyed hash (HMAC-SHA256, hex) made by the mirror agent; never the clear value. */
 export const KeyedHash = Type.String({ pattern: '^[0-9a-f]{64}$' });

@@ -22,7 +22,12 @@ export const ProfileSchema = Type.Object(
 export const ConfigEntrySchema = Type.Union(
   [
     Type.Object(
-      { v: Type.Literal(1), kind: Type.Literal('profile'), updatedAt: EpochMs, profile: ProfileSchema },
+      {
+        v: Type.Literal(1),
+        kind: Type.Literal('profile'),
+        updatedAt: EpochMs,
+        profile: ProfileSchema,
+      },
       { additionalProperties: false },
     ),
     Type.Object(

@@ -10,7 +10,11 @@ export const DecisionSchema = Type.Object(
   {
     v: Type.Literal(1),
     /** An IPv4/IPv6 address or CIDR. */
-    subject: Type.String({ minLength: 2, maxLength: 49, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }),
+    subject: Type.String({
+      minLength: 2,
+      maxLength: 49,
+      pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$',
+    }),
     action: DecisionActionSchema,
     source: Type.Union([Type.Literal('auto'), Type.Literal('manual')]),
     botTypes: Type.Array(BotTypeSchema),
@@ -30,6 +34,10 @@ export const DecisionSchema = Type.Object(
     createdAt: EpochMs,
     expiresAt: EpochMs,
   },
-  { $id: 'https://moat.dev/schemas/decision.v1.json', title: 'Decision', additionalProperties: false },
+  {
+    $id: 'https://moat.dev/schemas/decision.v1.json',
+    title: 'Decision',
+    additionalProperties: false,
+  },
 );
 export type Decision = Static<typeof DecisionSchema>;

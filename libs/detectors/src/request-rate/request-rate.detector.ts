@@ -38,7 +38,8 @@ export interface RequestRateState {
 
 export const requestRateDetector = defineDetector<RequestRateState, typeof RequestRateConfig>({
   id: 'request-rate',
-  summary: 'Share of recent event-time intervals in which the client exceeded a request-rate threshold',
+  summary:
+    'Share of recent event-time intervals in which the client exceeded a request-rate threshold',
   configSchema: RequestRateConfig,
   stateKey: (event) => event.request.ip,
   stateTtlMs: (config) => config.intervalMs * config.lookbackIntervals * 2,
@@ -50,7 +51,9 @@ export const requestRateDetector = defineDetector<RequestRateState, typeof Reque
     const newest = Math.max(start, state?.intervals.at(-1)?.[0] ?? start);
     const horizon = newest - (config.lookbackIntervals - 1) * config.intervalMs;
     // Copies: the state we were given is not ours to change.
-    const intervals = (state?.intervals ?? []).filter(([s]) => s >= horizon).map(([s, n]): [number, number] => [s, n]);
+    const intervals = (state?.intervals ?? [])
+      .filter(([s]) => s >= horizon)
+      .map(([s, n]): [number, number] => [s, n]);
     const current = intervals.find(([s]) => s === start);
     if (current) current[1] += 1;
     else if (start >= horizon) {
@@ -68,10 +71,15 @@ export const requestRateDetector = defineDetector<RequestRateState, typeof Reque
     // A new interval starts under the threshold; while the share holds, so does the verdict,
     // or a sustained flood would vote clean at the start of every interval.
     const verdict: 'bot' | 'clean' | undefined =
-      share < config.voteShare ? 'clean' : currentCount > config.threshold ? 'bot' : state?.lastVerdict;
+      share < config.voteShare
+        ? 'clean'
+        : currentCount > config.threshold
+          ? 'bot'
+          : state?.lastVerdict;
     if (verdict === undefined) return { state: next };
     const repeatDue =
-      verdict === 'bot' && (state?.lastVoteAt === undefined || ts - state.lastVoteAt >= config.repeatVoteMs);
+      verdict === 'bot' &&
+      (state?.lastVoteAt === undefined || ts - state.lastVoteAt >= config.repeatVoteMs);
     if (verdict === state?.lastVerdict && !repeatDue) return { state: next };
 
     next.lastVerdict = verdict;

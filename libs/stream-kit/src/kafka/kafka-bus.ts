@@ -169,7 +169,10 @@ export class KafkaBus implements MessageBus {
     const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
     consumer.on(GROUP_JOIN, () => options.onState?.('ready'));
     consumer.on(CRASH, (e) =>
-      options.onState?.('down', `consumer crashed: ${e.payload.error.message}; restart=${String(e.payload.restart)}`),
+      options.onState?.(
+        'down',
+        `consumer crashed: ${e.payload.error.message}; restart=${String(e.payload.restart)}`,
+      ),
     );
     consumer.on(DISCONNECT, () => options.onState?.('down', 'disconnected'));
     consumer.on(STOP, () => options.onState?.('down', 'stopped'));
@@ -221,7 +224,11 @@ export class KafkaBus implements MessageBus {
           resolveOffset(last);
           if (!broadcast && !isStale()) {
             await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+              {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: (BigInt(last) + 1n).toString(),
+              },
             ]);
           }
           await heartbeat();

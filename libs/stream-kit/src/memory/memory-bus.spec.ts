@@ -20,15 +20,13 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 const text = (value: Buffer | null) => (value === null ? null : value.toString('utf8'));
 
 async function send(bus: MemoryBus, topic: string, messages: [string | null, string | null][]) {
-  await bus
-    .producer()
-    .send(
-      messages.map(([key, value]) => ({
-        topic,
-        key,
-        value: value === null ? null : Buffer.from(value),
-      })),
-    );
+  await bus.producer().send(
+    messages.map(([key, value]) => ({
+      topic,
+      key,
+      value: value === null ? null : Buffer.from(value),
+    })),
+  );
 }
 
 describe('partitionFor', () => {

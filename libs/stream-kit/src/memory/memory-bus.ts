@@ -82,7 +82,9 @@ export class MemoryBus implements MessageBus {
   }
 
   /** Everything currently stored on a topic, in partition then offset order (tests, replay). */
-  read(topic: string): { partition: number; offset: number; key: string | null; value: Buffer | null }[] {
+  read(
+    topic: string,
+  ): { partition: number; offset: number; key: string | null; value: Buffer | null }[] {
     const t = this.topics.get(topic);
     if (!t) return [];
     return t.partitions.flatMap((p, partition) => p.messages.map((m) => ({ partition, ...m })));
@@ -92,9 +94,12 @@ export class MemoryBus implements MessageBus {
     if (this.closed) throw new Error('MemoryBus is closed');
     const group = options.mode === 'group' ? options.groupId : undefined;
     if (group !== undefined && this.members.has(group)) {
-      throw new Error(`MemoryBus supports one member per consumer group; "${group}" already has one`);
+      throw new Error(
+        `MemoryBus supports one member per consumer group; "${group}" already has one`,
+      );
     }
-    const positions = (group !== undefined ? this.committed.get(group) : undefined) ?? new Map<string, number>();
+    const positions =
+      (group !== undefined ? this.committed.get(group) : undefined) ?? new Map<string, number>();
     if (group !== undefined) {
       this.members.add(group);
       this.committed.set(group, positions);
@@ -157,7 +162,10 @@ export class MemoryBus implements MessageBus {
     if (!topic) {
       topic = {
         compacted,
-        partitions: Array.from({ length: this.partitions }, () => ({ messages: [], nextOffset: 0 })),
+        partitions: Array.from({ length: this.partitions }, () => ({
+          messages: [],
+          nextOffset: 0,
+        })),
       };
       this.topics.set(name, topic);
     } else if (compacted) {
@@ -203,16 +211,14 @@ export class MemoryBus implements MessageBus {
           topic: name,
           partition,
           lag: p.messages.length - start - slice.length,
-          messages: slice.map(
-            (m): RawMessage => ({
-              topic: name,
-              partition,
-              offset: String(m.offset),
-              key: m.key === null ? null : Buffer.from(m.key),
-              value: m.value,
-              timestamp: String(m.timestamp),
-            }),
-          ),
+          messages: slice.map((m): RawMessage => ({
+            topic: name,
+            partition,
+            offset: String(m.offset),
+            key: m.key === null ? null : Buffer.from(m.key),
+            value: m.value,
+            timestamp: String(m.timestamp),
+          })),
         };
         return { raw, position, next: slice[slice.length - 1].offset + 1 };
       }
@@ -239,7 +245,9 @@ export class MemoryBus implements MessageBus {
   private compact(partition: MemoryPartition): void {
     const latest = new Map<string | null, number>();
     partition.messages.forEach((m, i) => latest.set(m.key, i));
-    partition.messages = partition.messages.filter((m, i) => m.key === null || latest.get(m.key) === i);
+    partition.messages = partition.messages.filter(
+      (m, i) => m.key === null || latest.get(m.key) === i,
+    );
   }
 }
 

@@ -33,14 +33,26 @@ export async function runService(options: RunServiceOptions): Promise<NestFastif
     process.exit(1);
   }
   const app = await NestFactory.create<NestFastifyApplication>(
-    { module: MoatServiceModule, imports: [StreamRuntimeModule.forRoot(runtime), ...options.modules] },
+    {
+      module: MoatServiceModule,
+      imports: [StreamRuntimeModule.forRoot(runtime), ...options.modules],
+    },
     new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 10 * 1024 * 1024 }),
-    { logger: new NestPinoLogger(runtime.logger.child({ component: 'nest' })), abortOnError: false },
+    {
+      logger: new NestPinoLogger(runtime.logger.child({ component: 'nest' })),
+      abortOnError: false,
+    },
   );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(options.port, options.host);
   runtime.logger.info(
-    { port: options.port, host: options.host, mode: runtime.mode, bus: runtime.bus.kind, store: runtime.store.kind },
+    {
+      port: options.port,
+      host: options.host,
+      mode: runtime.mode,
+      bus: runtime.bus.kind,
+      store: runtime.store.kind,
+    },
     `${service} listening on http://${options.host}:${options.port}`,
   );
   return app;

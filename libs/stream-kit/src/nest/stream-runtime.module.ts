@@ -3,7 +3,14 @@
  * services start their consumers in onApplicationBootstrap and stop them (finish the batch,
  * commit) in beforeApplicationShutdown; this module disconnects the bus and the store last.
  */
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { ObservabilityModule } from '@moat/observability';
 import { StreamRuntime } from '../runtime';
 

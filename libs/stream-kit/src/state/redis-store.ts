@@ -59,7 +59,13 @@ export class RedisStateStore implements StateStore {
     let cursor = '0';
     let count = 0;
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.options.prefix}${pattern}`, 'COUNT', 1000);
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${this.options.prefix}${pattern}`,
+        'COUNT',
+        1000,
+      );
       cursor = next;
       count += keys.length;
     } while (cursor !== '0');
