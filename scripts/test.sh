@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false NX_SKIP_NX_CACHE="${NX_SKIP_NX_CACHE:-false}"
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+# Nx caches task results per machine (~/.nx); CI runs everything for real.
+if [[ "${CI:-}" == true ]]; then export NX_SKIP_NX_CACHE=true; fi
 export KAFKA_PORT="${KAFKA_PORT:-9092}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
