@@ -2,6 +2,46 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+// Which library a project may import, by tag. Enforced at severity error (STYLE.md).
+const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:detectors', onlyDependOnLibsWithTags: ['scope:contracts'] },
+  { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: [] },
+  {
+    sourceTag: 'scope:stream-kit',
+    onlyDependOnLibsWithTags: ['scope:contracts', 'scope:config', 'scope:observability'],
+  },
+  {
+    sourceTag: 'scope:service',
+    onlyDependOnLibsWithTags: [
+      'scope:contracts',
+      'scope:config',
+      'scope:observability',
+      'scope:stream-kit',
+      'scope:detectors',
+    ],
+  },
+  {
+    sourceTag: 'scope:simulator',
+    onlyDependOnLibsWithTags: [
+      'scope:contracts',
+      'scope:service',
+      'scope:config',
+      'scope:observability',
+      'scope:stream-kit',
+    ],
+  },
+];
+
+const boundaries = (constraints) => ({
+  enforceBuildableLibDependency: false,
+  allow: [],
+  depConstraints: constraints,
+});
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.cache/**', '.nx/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -16,35 +56,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/unbound-method': 'off',
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'scope:detectors', onlyDependOnLibsWithTags: ['scope:contracts'] },
-            { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: [] },
-            {
-              sourceTag: 'scope:stream-kit',
-              onlyDependOnLibsWithTags: ['scope:contracts', 'scope:config', 'scope:observability'],
-            },
-            {
-              sourceTag: 'scope:service',
-              onlyDependOnLibsWithTags: [
-                'scope:contracts',
-                'scope:config',
-                'scope:observability',
-                'scope:stream-kit',
-                'scope:detectors',
-              ],
-            },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(depConstraints)],
       'no-restricted-imports': [
         'error',
         {
@@ -77,8 +89,26 @@ export default tseslint.config(
     },
   },
   {
+    // Tests may also use the simulator (labelled traffic) whatever their project's scope.
     files: ['**/*.spec.ts', '**/*.int-spec.ts'],
     rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        boundaries(
+          depConstraints.map((c) =>
+            c.sourceTag.startsWith('scope:') && c.sourceTag !== 'scope:simulator'
+              ? {
+                  ...c,
+                  onlyDependOnLibsWithTags: [
+                    ...c.onlyDependOnLibsWithTags,
+                    'scope:simulator',
+                    'scope:service',
+                  ],
+                }
+              : c,
+          ),
+        ),
+      ],
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
