@@ -7,8 +7,14 @@ const depConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'scope:detectors', onlyDependOnLibsWithTags: ['scope:contracts'] },
+  {
+    sourceTag: 'scope:detectors',
+    onlyDependOnLibsWithTags: ['scope:contracts', 'scope:baselines'],
+  },
+  { sourceTag: 'scope:baselines', onlyDependOnLibsWithTags: ['scope:contracts'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
+  // The mirror SDK runs inside users' apps: it depends on nothing of Moat's.
+  { sourceTag: 'scope:sdk', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:observability', onlyDependOnLibsWithTags: [] },
   {
     sourceTag: 'scope:stream-kit',
@@ -22,6 +28,19 @@ const depConstraints = [
       'scope:observability',
       'scope:stream-kit',
       'scope:detectors',
+      'scope:baselines',
+    ],
+  },
+  {
+    // In-process enforcement for Node apps (libs/node-agent-middleware): builds on the node
+    // agent's service library.
+    sourceTag: 'scope:edge-middleware',
+    onlyDependOnLibsWithTags: [
+      'scope:contracts',
+      'scope:config',
+      'scope:observability',
+      'scope:stream-kit',
+      'scope:service',
     ],
   },
   {
@@ -73,7 +92,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['libs/detectors/**/*.ts'],
+    files: ['libs/detectors/**/*.ts', 'libs/baselines/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -89,8 +108,9 @@ export default tseslint.config(
     },
   },
   {
-    // Tests may also use the simulator (labelled traffic) whatever their project's scope.
-    files: ['**/*.spec.ts', '**/*.int-spec.ts'],
+    // Tests may also use the simulator (labelled traffic) whatever their project's scope;
+    // src/testing/ holds test support, excluded from library builds.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', 'libs/*/src/testing/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

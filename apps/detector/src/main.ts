@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await runService({
     service,
     runtime: distributedRuntimeFromEnv(service, env),
-    modules: [DetectorHostModule.register(hosted)],
+    modules: [DetectorHostModule.register(hosted, { shards: env.MOAT_TOPIC_PARTITIONS })],
     port: env.PORT,
     host: env.HOST,
   });

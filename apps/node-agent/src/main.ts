@@ -1,15 +1,26 @@
-/** node-agent: follows every decision and answers forward-auth checks at the edge. */
+/**
+ * node-agent: follows every decision and enforces it at the edge — forward-auth for NGINX,
+ * ingress-nginx, Traefik and Envoy on /v1/check, and optionally a reverse proxy. It starts
+ * without Kafka (serving its snapshot, or failing open) and connects in the background.
+ */
 import { kafkaEnv, loadConfigOrExit, redisEnv, serviceEnv } from '@moat/config';
-import { NodeAgentModule, nodeAgentEnv } from '@moat/node-agent-service';
-import { distributedRuntimeFromEnv, runService } from '@moat/stream-kit';
+import { nodeAgentEnv, nodeAgentOptionsFromEnv, runNodeAgent } from '@moat/node-agent-service';
+import { distributedRuntimeFromEnv } from '@moat/stream-kit';
 
 async function main(): Promise<void> {
   const env = loadConfigOrExit({ ...serviceEnv, ...kafkaEnv, ...redisEnv, ...nodeAgentEnv });
-  await runService({
-    service: 'node-agent',
-    // The edge keeps no shared state: its index lives in memory, rebuilt from the compacted topic.
+  let options;
+  try {
+    options = nodeAgentOptionsFromEnv(env);
+  } catch (err) {
+    process.stderr.write(`Configuration error: ${(err as Error).message}\n`);
+    process.exit(78);
+  }
+  await runNodeAgent({
+    // The edge keeps no shared state: its index lives in memory, rebuilt from the compacted
+    // topic and its own snapshot on disk. No Redis.
     runtime: distributedRuntimeFromEnv('node-agent', env, 'memory'),
-    modules: [NodeAgentModule.register({ trustedProxies: env.MOAT_TRUSTED_PROXIES })],
+    options,
     port: env.PORT,
     host: env.HOST,
   });

@@ -10,7 +10,11 @@ import { DetectorHostModule, hostedDetectors } from '@moat/detector-service';
 import { MirrorModule, mirrorEnv, mirrorOptionsFromEnv } from '@moat/mirror-service';
 import { NodeAgentModule, nodeAgentEnv } from '@moat/node-agent-service';
 import { DEFAULT_PROFILE, ScoringModule, scoringEnv } from '@moat/scoring-service';
-import { SessionizerModule, sessionizerEnv } from '@moat/sessionizer-service';
+import {
+  SessionizerModule,
+  sessionizerEnv,
+  sessionizerOptionsFromEnv,
+} from '@moat/sessionizer-service';
 import { createLogger } from '@moat/observability';
 import { createStandaloneRuntime, runService } from '@moat/stream-kit';
 
@@ -45,13 +49,20 @@ async function main(): Promise<void> {
     process.stderr.write(`Configuration error: MOAT_DETECTORS: ${(err as Error).message}\n`);
     process.exit(78);
   }
+  let sessionizer;
+  try {
+    sessionizer = sessionizerOptionsFromEnv(env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(78);
+  }
   const runtime = createStandaloneRuntime({ logger });
   await runService({
     service: 'standalone',
     runtime,
     modules: [
       MirrorModule.register(mirrorOptionsFromEnv(env)),
-      SessionizerModule.register({ inactivityMs: env.MOAT_SESSION_INACTIVITY }),
+      SessionizerModule.register(sessionizer),
       DetectorHostModule.register(hosted),
       ScoringModule.register({
         profiles: [DEFAULT_PROFILE],

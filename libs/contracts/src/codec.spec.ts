@@ -37,6 +37,7 @@ describe('topic names', () => {
     expect(Object.values(topicNames())).toEqual([
       'moat.requests.v1',
       'moat.events.v1',
+      'moat.session-requests.v1',
       'moat.votes.v1',
       'moat.decisions.v1',
       'moat.config.v1',

@@ -9,7 +9,7 @@ import addFormats from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TOPICS, type TopicRole } from './topics';
 import { RequestRecordSchema } from './messages/request';
-import { SessionEventSchema } from './messages/event';
+import { SessionEventSchema, SessionRequestSchema } from './messages/event';
 import { VoteSchema } from './messages/vote';
 import { DecisionSchema } from './messages/decision';
 import { ConfigEntrySchema } from './messages/config';
@@ -18,6 +18,7 @@ import { DeadLetterSchema } from './messages/dlq';
 export const MESSAGE_SCHEMAS = {
   requests: RequestRecordSchema,
   events: SessionEventSchema,
+  sessionRequests: SessionRequestSchema,
   votes: VoteSchema,
   decisions: DecisionSchema,
   config: ConfigEntrySchema,
@@ -85,6 +86,7 @@ function makeCodec<R extends TopicRole>(role: R): Codec<MessageOf<R>> {
 export const codecs: { readonly [R in TopicRole]: Codec<MessageOf<R>> } = {
   requests: makeCodec('requests'),
   events: makeCodec('events'),
+  sessionRequests: makeCodec('sessionRequests'),
   votes: makeCodec('votes'),
   decisions: makeCodec('decisions'),
   config: makeCodec('config'),

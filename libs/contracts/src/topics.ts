@@ -6,6 +6,8 @@
 export const TOPICS = {
   requests: { suffix: 'requests.v1', key: 'client IP', compacted: false },
   events: { suffix: 'events.v1', key: 'client IP', compacted: false },
+  /** Internal to the sessionizer: credential-keyed requests re-keyed by session. */
+  sessionRequests: { suffix: 'session-requests.v1', key: 'session key', compacted: false },
   votes: { suffix: 'votes.v1', key: 'subject IP', compacted: false },
   decisions: { suffix: 'decisions.v1', key: 'IP or CIDR; null value = lifted', compacted: true },
   config: { suffix: 'config.v1', key: 'config entry id; null value = deleted', compacted: true },

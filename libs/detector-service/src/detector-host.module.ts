@@ -2,8 +2,10 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { str } from '@moat/config';
 import { getDetector, resolveDetectorConfig } from '@moat/detectors';
 import {
+  DETECTOR_HOST_OPTIONS,
   DetectorHostService,
   HOSTED_DETECTORS,
+  type DetectorHostOptions,
   type HostedDetector,
 } from './detector-host.service';
 
@@ -29,10 +31,15 @@ export function hostedDetectors(
 /** The detector service: hosts any detector module(s) by configuration. */
 @Module({})
 export class DetectorHostModule {
-  static register(hosted: HostedDetector[]): DynamicModule {
+  /** options.shards: baseline shards read per application (≥ the events topic's partitions). */
+  static register(hosted: HostedDetector[], options: DetectorHostOptions = {}): DynamicModule {
     return {
       module: DetectorHostModule,
-      providers: [{ provide: HOSTED_DETECTORS, useValue: hosted }, DetectorHostService],
+      providers: [
+        { provide: HOSTED_DETECTORS, useValue: hosted },
+        { provide: DETECTOR_HOST_OPTIONS, useValue: options },
+        DetectorHostService,
+      ],
     };
   }
 }

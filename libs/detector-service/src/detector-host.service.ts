@@ -11,13 +11,19 @@ import {
 import type { AnyDetector } from '@moat/detectors';
 import {
   InjectRuntime,
-  keyedHandler,
+  tallyStoreFor,
   type StreamRuntime,
   type Subscription,
+  type TallyStore,
 } from '@moat/stream-kit';
-import { DetectorProcessor } from './detector.processor';
+import type { BaselineBookOptions } from './baseline-book';
+import { crossSessionHandler } from './cross-session.handler';
+import { detectorHandler } from './detector.processor';
 
 export const HOSTED_DETECTORS = Symbol('HOSTED_DETECTORS');
+export const DETECTOR_HOST_OPTIONS = Symbol('DETECTOR_HOST_OPTIONS');
+
+export type DetectorHostOptions = BaselineBookOptions;
 
 export interface HostedDetector {
   detector: AnyDetector;
@@ -27,10 +33,13 @@ export interface HostedDetector {
 @Injectable()
 export class DetectorHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
+  /** Opened for the first hosted detector that keeps cross-session tallies. */
+  private tallies?: TallyStore;
 
   constructor(
     @InjectRuntime() private readonly runtime: StreamRuntime,
     @Inject(HOSTED_DETECTORS) private readonly hosted: HostedDetector[],
+    @Inject(DETECTOR_HOST_OPTIONS) private readonly options: DetectorHostOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -41,14 +50,34 @@ export class DetectorHostService implements OnApplicationBootstrap, BeforeApplic
           service,
           groupId: service,
           input: 'events',
-          handler: keyedHandler(new DetectorProcessor(detector, config), this.runtime.store),
+          handler: detector.tallies
+            ? crossSessionHandler(
+                detector,
+                config,
+                this.runtime.store,
+                await this.tallyStore(),
+                this.options,
+              )
+            : detectorHandler(detector, config, this.runtime.store, this.options),
         }),
       );
-      this.runtime.logger.info({ detector: detector.id, config }, 'detector hosted');
+      this.runtime.logger.info(
+        { detector: detector.id, config, learns: Object.keys(detector.baseline?.metrics ?? {}) },
+        'detector hosted',
+      );
     }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.subscriptions.map((s) => s.stop()));
+    await this.tallies?.close();
+  }
+
+  private async tallyStore(): Promise<TallyStore> {
+    if (!this.tallies) {
+      this.tallies = tallyStoreFor(this.runtime.store);
+      await this.tallies.connect();
+    }
+    return this.tallies;
   }
 }

@@ -5,6 +5,8 @@
  */
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { DetectorId, Evidence, SessionEvent } from '@moat/contracts';
+import type { BaselineSpec, BaselineView, Observation } from '@moat/baselines';
+import type { MemberVoteDraft, TallyReadings, TallyRequest } from './cross-session';
 
 export interface VoteDraft {
   verdict: 'bot' | 'clean';
@@ -17,14 +19,26 @@ export interface Evaluation<S> {
   /** New state; undefined deletes it. */
   state: S | undefined;
   vote?: VoteDraft;
+  /**
+   * What this event teaches the application's baseline (declared in the module's `baseline`
+   * spec). The host learns it after the batch's outputs are acknowledged, at most once per record.
+   */
+  observations?: Observation[];
+  /** Votes for every member (IP) of a cross-session tally (see cross-session.ts). */
+  memberVotes?: MemberVoteDraft[];
 }
 
 export interface DetectorInput<S, C> {
   event: SessionEvent;
   state: S | undefined;
-  /** Learned per-application baseline; absent until baselines exist (priors apply). */
-  baseline: undefined;
+  /**
+   * What was learned for the event's application (as of the start of the batch); undefined for
+   * a detector that learns nothing. Detectors fall back to their priors until it has enough.
+   */
+  baseline: BaselineView | undefined;
   config: C;
+  /** What the event's cross-session tallies read, by name; undefined where no host keeps them. */
+  tallies?: TallyReadings;
 }
 
 export interface DetectorModule<S = unknown, C extends TSchema = TSchema> {
@@ -32,6 +46,8 @@ export interface DetectorModule<S = unknown, C extends TSchema = TSchema> {
   readonly summary: string;
   /** Schema of the detector's configuration, with defaults for every field. */
   readonly configSchema: C;
+  /** The metrics this detector learns per application; omitted if it learns none. */
+  readonly baseline?: BaselineSpec;
   /**
    * The subject whose state this event updates (e.g. the client IP). Must derive from the
    * event's client IP, the message key, so that one key's events stay on one partition.
@@ -39,6 +55,8 @@ export interface DetectorModule<S = unknown, C extends TSchema = TSchema> {
   stateKey(event: SessionEvent): string | null;
   /** How long idle state is kept, given the config (a garbage-collection horizon). */
   stateTtlMs(config: Static<C>): number;
+  /** Cross-session tallies the event updates and reads (see cross-session.ts); pure. */
+  tallies?(event: SessionEvent, config: Static<C>): TallyRequest[];
   evaluate(input: DetectorInput<S, Static<C>>): Evaluation<S>;
 }
 

@@ -9,8 +9,9 @@ describe('detector registry', () => {
 
   it('names the unknown id and lists the available detectors', () => {
     expect(() => getDetector('request-rat')).toThrow(
-      'Unknown detector "request-rat"; available: request-rate.',
+      `Unknown detector "request-rat"; available: ${availableDetectors().join(', ')}.`,
     );
+    expect(() => getDetector('request-rat')).toThrow(/available: .*\brequest-rate\b/);
   });
 
   it('does not treat inherited object properties as detectors', () => {
@@ -24,5 +25,9 @@ describe('detector registry', () => {
       expect(DETECTORS[id]!.id).toBe(id);
     }
     expect(availableDetectors()).toContain('request-rate');
+  });
+
+  it('hosts all 18 detectors of the contract', () => {
+    expect([...availableDetectors()].sort()).toEqual([...DETECTOR_IDS].sort());
   });
 });

@@ -25,7 +25,11 @@ export const MirrorInputSchema = Type.Object(
     requestBytes: Type.Optional(Type.Integer({ minimum: 0 })),
     responseBytes: Type.Optional(Type.Integer({ minimum: 0 })),
     latencyMs: Type.Optional(Type.Number({ minimum: 0 })),
-    /** Request headers in the order the client sent them; names are case-insensitive. */
+    /**
+     * Request headers in the order the client sent them; names are case-insensitive. With
+     * X-Forwarded-For, Forwarded or X-Real-IP among them, `ip` is the edge's peer and the client
+     * is found through the agent's trusted proxies (MOAT_TRUSTED_PROXIES).
+     */
     headers: Type.Optional(
       Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 8192 }), {
         maxProperties: 128,
@@ -33,6 +37,14 @@ export const MirrorInputSchema = Type.Object(
     ),
     ja3: Type.Optional(Type.String({ maxLength: 256 })),
     ja4: Type.Optional(Type.String({ maxLength: 256 })),
+    /**
+     * The request body (JSON or URL-encoded form), or its first 64 KiB, when the edge mirrors it:
+     * the agent reads the username of a login from it and publishes only its keyed hash. The
+     * body itself is never published.
+     */
+    body: Type.Optional(Type.String({ maxLength: 65_536 })),
+    /** The edge sends only some of the request's headers (e.g. from an access log). */
+    partialHeaders: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -379,3 +379,102 @@ describe('Normaliser: secrets in the query string', () => {
     expect(a.credentials[0].hash).toBe(b.credentials[0].hash);
   });
 });
+
+describe('Normaliser: client address, application, fingerprints and logins', () => {
+  const secret = 'login-secret-0123456789';
+  const normaliser = new Normaliser({
+    secret,
+    defaultApp: 'default',
+    sessionCookies: ['sid'],
+    apiKeyHeaders: [],
+    trustedProxies: ['10.0.0.0/8'],
+    appHeader: 'X-Moat-App',
+  });
+  const hash = (kind: string, name: string, value: string) =>
+    createHmac('sha256', secret).update(`${kind}\0${name}\0${value}`).digest('hex');
+  const base = { ip: '10.0.0.2', method: 'POST', path: '/api/login', status: 401 };
+
+  it('takes the client from X-Forwarded-For only through a trusted proxy', () => {
+    const headers = { 'x-forwarded-for': '198.51.100.7, 10.0.0.9' };
+    expect(normaliser.normalise({ ...base, headers }).ip).toBe('198.51.100.7');
+    expect(normaliser.normalise({ ...base, ip: '203.0.113.5', headers }).ip).toBe('203.0.113.5');
+    expect(normaliser.normalise({ ...base, ip: '::ffff:203.0.113.5' }).ip).toBe('203.0.113.5');
+  });
+
+  it('names the application from the configured header, before the Host', () => {
+    const record = normaliser.normalise({
+      ...base,
+      headers: { host: 'a.example', 'x-moat-app': 'shop' },
+    });
+    expect(record.app).toBe('shop');
+    // The agent's own transport headers are not the client's.
+    expect(record.headerNames).toEqual(['host']);
+  });
+
+  it('hashes the username of a login body, lower-cased, and never keeps the body', () => {
+    const body = JSON.stringify({ email: 'Bob@Example.com', password: 'pw-SECRET-1' });
+    const record = normaliser.normalise({
+      ...base,
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(record.usernameHash).toBe(hash('username', '', 'bob@example.com'));
+    const json = JSON.stringify(record);
+    for (const clear of ['Bob@Example.com', 'bob@example.com', 'pw-SECRET-1'])
+      expect(json).not.toContain(clear);
+    const form = normaliser.normalise({ ...base, body: 'username=bob%40example.com&password=x' });
+    expect(form.usernameHash).toBe(record.usernameHash);
+  });
+
+  it('hashes the user of basic credentials as the username', () => {
+    const basic = Buffer.from('Carol:pw').toString('base64');
+    const record = normaliser.normalise({ ...base, headers: { authorization: `Basic ${basic}` } });
+    expect(record.usernameHash).toBe(hash('username', '', 'carol'));
+  });
+
+  it('gives clients that send the same header names in the same order one fingerprint', () => {
+    const a = normaliser.normalise({
+      ...base,
+      headers: { host: 'x', accept: 'a', 'user-agent': 'u1' },
+    });
+    const b = normaliser.normalise({
+      ...base,
+      headers: { Host: 'y', Accept: 'b', 'User-Agent': 'u2' },
+    });
+    const c = normaliser.normalise({
+      ...base,
+      headers: { accept: 'a', host: 'x', 'user-agent': 'u1' },
+    });
+    expect(a.headerFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(b.headerFingerprint).toBe(a.headerFingerprint);
+    expect(c.headerFingerprint).not.toBe(a.headerFingerprint);
+  });
+
+  it('marks records from sources that know only some headers, without a fingerprint', () => {
+    const record = normaliser.normalise(
+      { ...base, partialHeaders: true, headers: { 'user-agent': 'u' } },
+      'nginx-json',
+    );
+    expect(record).toMatchObject({ partialHeaders: true, source: 'nginx-json' });
+    expect(record).not.toHaveProperty('headerFingerprint');
+  });
+
+  it('takes JA3/JA4 from the headers an edge passes them in', () => {
+    const record = normaliser.normalise({
+      ...base,
+      headers: { 'x-ja3-hash': 'abc', 'x-ja4': 't13d1516h2_x' },
+    });
+    expect(record).toMatchObject({ ja3: 'abc', ja4: 't13d1516h2_x' });
+  });
+
+  it('rejects, with the reason, an address or a time it cannot use', () => {
+    expect(normaliser.tryNormalise({ ...base, ip: 'nope' })).toEqual({
+      ok: false,
+      reason: '/ip is not an IP address',
+    });
+    expect(normaliser.tryNormalise({ ...base, ts: -1 })).toEqual({
+      ok: false,
+      reason: '/ts is not a valid time',
+    });
+  });
+});

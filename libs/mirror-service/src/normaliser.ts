@@ -1,13 +1,18 @@
 /**
- * Normalisation, done once here: application, method, path and query, sizes, latency,
- * User-Agent, the header-order fingerprint, and session credentials (cookies, bearer tokens,
- * API keys, basic auth, and credential-like query parameters such as `access_token` or
- * `api_key`) replaced by keyed hashes, HMAC-SHA256 with the deployment secret. Clear-text
- * credential values never leave this module.
+ * Normalisation, done once here: the client address (through trusted proxies only),
+ * application, method, path and query, sizes, latency, User-Agent, the header-order
+ * fingerprint, Accept-Language, JA3/JA4, session credentials (cookies, bearer tokens, API keys,
+ * basic auth, and credential-like query parameters such as `access_token` or `api_key`) and the
+ * username of a login replaced by keyed hashes, HMAC-SHA256 with the deployment secret.
+ * Clear-text credential values never leave this module.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Credential, RequestRecord } from '@moat/contracts';
+import { canonicalAddress, TrustedProxies } from './client-ip';
+import { findLogin } from './login-body';
 import type { MirrorInput } from './mirror-input';
+
+export type RequestSource = NonNullable<RequestRecord['source']>;
 
 export interface NormaliserOptions {
   /** HMAC key; the same secret across agents makes hashes comparable. */
@@ -23,8 +28,23 @@ export interface NormaliserOptions {
    * credentials.
    */
   sensitiveQueryParams?: string[];
+  /**
+   * Proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded / X-Real-IP are believed.
+   * Empty: the edge's peer address is the client.
+   */
+  trustedProxies?: readonly string[];
+  /** A request header that names the application (lower-case), before the Host. */
+  appHeader?: string;
+  /** Headers an edge uses to pass the TLS fingerprints it computed (lower-case). */
+  ja3Headers?: readonly string[];
+  ja4Headers?: readonly string[];
   now?: () => number;
 }
+
+export const DEFAULT_JA3_HEADERS = ['x-ja3', 'x-ja3-hash', 'x-ja3-fingerprint', 'cf-ja3-hash'];
+export const DEFAULT_JA4_HEADERS = ['x-ja4', 'x-ja4-fingerprint', 'cf-ja4'];
+/** Headers the mirror agent's own transport adds; not part of the client's fingerprint. */
+const TRANSPORT_HEADER = /^x-moat-/;
 
 export const DEFAULT_SESSION_COOKIES = [
   'session',
@@ -76,6 +96,12 @@ export class Normaliser {
   private readonly credentialParams: Set<string>;
   private readonly secretParams: Set<string>;
   private readonly now: () => number;
+  private readonly proxies: TrustedProxies;
+  private readonly ja3Headers: readonly string[];
+  private readonly ja4Headers: readonly string[];
+  private readonly appHeader: string | undefined;
+  /** Header-order fingerprints of recently seen orders: few distinct orders exist in practice. */
+  private readonly fingerprints = new Map<string, string>();
 
   constructor(private readonly options: NormaliserOptions) {
     this.cookies = new Set(options.sessionCookies.map((c) => c.toLowerCase()));
@@ -86,9 +112,31 @@ export class Normaliser {
       ...(options.sensitiveQueryParams ?? []).map((p) => p.toLowerCase()),
     ]);
     this.now = options.now ?? Date.now;
+    this.proxies = new TrustedProxies(options.trustedProxies ?? []);
+    this.ja3Headers = (options.ja3Headers ?? DEFAULT_JA3_HEADERS).map((h) => h.toLowerCase());
+    this.ja4Headers = (options.ja4Headers ?? DEFAULT_JA4_HEADERS).map((h) => h.toLowerCase());
+    this.appHeader = options.appHeader?.toLowerCase() || undefined;
   }
 
-  normalise(input: MirrorInput): RequestRecord {
+  /**
+   * The record for a valid input, or why there is none (a time outside the contract's range,
+   * a client address that is not one). Never throws on input the MirrorInput schema accepts.
+   */
+  tryNormalise(
+    input: MirrorInput,
+    source?: RequestSource,
+  ): { ok: true; record: RequestRecord } | { ok: false; reason: string } {
+    const record = this.normalise(input, source);
+    if (Number.isNaN(record.ts)) return { ok: false, reason: '/ts is not a valid time' };
+    if (record.ip === '') return { ok: false, reason: '/ip is not an IP address' };
+    return { ok: true, record };
+  }
+
+  /**
+   * Normalises one input. A time outside the epoch-millisecond range comes back as NaN and an
+   * unusable client address as '' for the caller to reject (see tryNormalise).
+   */
+  normalise(input: MirrorInput, source?: RequestSource): RequestRecord {
     const headers = lowerCaseHeaders(input.headers ?? {});
     const { path, query } = splitPath(input.path);
     // The port goes; an IPv6 literal keeps its brackets. The Host header is the client's to set.
@@ -96,12 +144,14 @@ export class Normaliser {
       .exec(input.host ?? headers.get('host') ?? '')![0]
       .toLowerCase()
       .slice(0, 253);
+    const named = this.appHeader ? headers.get(this.appHeader)?.trim().slice(0, 253) : undefined;
+    const headerNames = [...headers.keys()].filter((n) => !TRANSPORT_HEADER.test(n)).slice(0, 128);
     const record: RequestRecord = {
       v: 1,
       id: input.id ?? randomUUID(),
       ts: eventTime(input.ts, this.now),
-      app: input.app ?? (host || this.options.defaultApp),
-      ip: input.ip,
+      app: input.app ?? (named || host || this.options.defaultApp),
+      ip: this.clientIp(input.ip, headers),
       method:
         input.method
           .toUpperCase()
@@ -114,14 +164,60 @@ export class Normaliser {
       responseBytes: input.responseBytes ?? 0,
       latencyMs: input.latencyMs ?? 0,
       userAgent: (headers.get('user-agent') ?? '').slice(0, 2048),
-      headerNames: [...headers.keys()].slice(0, 128),
+      headerNames,
       credentials: [...this.credentials(headers), ...this.protectQuery(query)].slice(0, 32),
     };
     const acceptLanguage = headers.get('accept-language');
     if (acceptLanguage) record.acceptLanguage = acceptLanguage.slice(0, 256);
-    if (input.ja3) record.ja3 = input.ja3;
-    if (input.ja4) record.ja4 = input.ja4;
+    const ja3 = input.ja3 || firstHeader(headers, this.ja3Headers);
+    const ja4 = input.ja4 || firstHeader(headers, this.ja4Headers);
+    if (ja3) record.ja3 = ja3.slice(0, 256);
+    if (ja4) record.ja4 = ja4.slice(0, 256);
+    const username = this.username(input, headers, path);
+    if (username !== undefined) record.usernameHash = this.hash('username', '', username);
+    if (input.partialHeaders) record.partialHeaders = true;
+    else if (headerNames.length > 0) record.headerFingerprint = this.fingerprint(headerNames);
+    if (source) record.source = source;
     return record;
+  }
+
+  private clientIp(peer: string, headers: Map<string, string>): string {
+    if (this.proxies.size === 0) return canonicalAddress(peer) ?? '';
+    return this.proxies.clientIp(peer, headers) ?? '';
+  }
+
+  /**
+   * The account a request authenticates as: the username field of a login body, else the user
+   * of HTTP basic credentials. Lower-cased: most sites treat usernames and e-mail addresses
+   * case-insensitively, so `Alice` and `alice` are one account to a credential stuffer too.
+   */
+  private username(
+    input: MirrorInput,
+    headers: Map<string, string>,
+    path: string,
+  ): string | undefined {
+    if (input.body) {
+      const login = findLogin(input.body, path, headers.get('content-type'));
+      if (login) return login.username.toLowerCase();
+    }
+    const authorization = headers.get('authorization');
+    if (authorization && /^\s*basic\s/i.test(authorization)) {
+      const decoded = Buffer.from(authorization.trim().slice(5).trim(), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon > 0) return decoded.slice(0, colon).toLowerCase().slice(0, 1024);
+    }
+    return undefined;
+  }
+
+  private fingerprint(names: string[]): string {
+    const joined = names.join(',');
+    let value = this.fingerprints.get(joined);
+    if (value === undefined) {
+      value = createHash('sha256').update(joined).digest('hex').slice(0, 16);
+      if (this.fingerprints.size >= 4096) this.fingerprints.clear();
+      this.fingerprints.set(joined, value);
+    }
+    return value;
   }
 
   hash(kind: string, name: string, value: string): string {
@@ -180,6 +276,14 @@ export class Normaliser {
     }
     return found.slice(0, 32);
   }
+}
+
+function firstHeader(headers: Map<string, string>, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = headers.get(name)?.trim();
+    if (value) return value;
+  }
+  return undefined;
 }
 
 function lowerCaseHeaders(headers: Record<string, string>): Map<string, string> {

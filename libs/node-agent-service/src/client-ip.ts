@@ -3,35 +3,32 @@
  * believed only when the peer is a trusted proxy; X-Forwarded-For is read from the right,
  * skipping trusted proxies, so a client cannot spoof its address by prepending entries.
  */
-import ipaddr from 'ipaddr.js';
-import { normaliseAddress } from './decision-index';
-
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+import {
+  formatAddress,
+  maskIPv4,
+  parseAddress,
+  parseSubject,
+  type Address,
+  type Subject,
+} from './ip-address';
 
 export class TrustedProxies {
-  private readonly ranges: Range[];
+  private readonly v4: Subject[];
+  private readonly v6: Subject[];
 
   constructor(cidrs: string[]) {
-    this.ranges = cidrs.map((cidr) => {
-      if (cidr.includes('/')) {
-        const [addr, prefix] = ipaddr.parseCIDR(cidr);
-        return [
-          unmap(addr),
-          addr.kind() === 'ipv6' && isMapped(addr) ? Math.max(0, prefix - 96) : prefix,
-        ] as Range;
-      }
-      const addr = normaliseAddress(cidr);
-      if (!addr) throw new Error(`"${cidr}" is not an IP address or CIDR`);
-      return [addr, addr.kind() === 'ipv4' ? 32 : 128] as Range;
+    const ranges = cidrs.map((cidr) => {
+      const subject = parseSubject(cidr.trim());
+      if (!subject) throw new Error(`"${cidr}" is not an IP address or CIDR`);
+      return subject;
     });
+    this.v4 = ranges.filter((r) => r.address.family === 4);
+    this.v6 = ranges.filter((r) => r.address.family === 6);
   }
 
   isTrusted(address: string | undefined): boolean {
-    const addr = address === undefined ? undefined : normaliseAddress(address);
-    if (!addr) return false;
-    return this.ranges.some(
-      ([range, prefix]) => range.kind() === addr.kind() && addr.match(range, prefix),
-    );
+    const addr = address === undefined ? undefined : parseAddress(address);
+    return addr !== undefined && this.trusts(addr);
   }
 
   /** The client address: the first untrusted hop from the right, else the peer. */
@@ -39,8 +36,9 @@ export class TrustedProxies {
     peer: string | undefined,
     headers: Record<string, string | string[] | undefined>,
   ): string | undefined {
-    const peerAddr = peer === undefined ? undefined : normaliseAddress(peer)?.toString();
-    if (!this.isTrusted(peerAddr)) return peerAddr;
+    const peerAddr = peer === undefined ? undefined : parseAddress(peer);
+    if (!peerAddr) return undefined;
+    if (!this.trusts(peerAddr)) return formatAddress(peerAddr);
     const forwarded = headerValue(headers['x-forwarded-for']);
     if (forwarded) {
       const hops = forwarded
@@ -48,14 +46,35 @@ export class TrustedProxies {
         .map((h) => h.trim())
         .filter(Boolean);
       for (let i = hops.length - 1; i >= 0; i--) {
-        const hop = normaliseAddress(stripPort(hops[i]))?.toString();
+        const hop = parseAddress(stripPort(hops[i]));
         if (!hop) break; // a malformed hop: stop believing anything left of it
-        if (!this.isTrusted(hop) || i === 0) return hop;
+        if (!this.trusts(hop) || i === 0) return formatAddress(hop);
       }
     }
     const real = headerValue(headers['x-real-ip']);
-    const realAddr = real ? normaliseAddress(real.trim())?.toString() : undefined;
-    return realAddr ?? peerAddr;
+    const realAddr = real ? parseAddress(real.trim()) : undefined;
+    return formatAddress(realAddr ?? peerAddr);
+  }
+
+  private trusts(addr: Address): boolean {
+    if (addr.family === 4) {
+      for (const range of this.v4) {
+        if (maskIPv4(addr.v4, range.prefix) === (range.address as { v4: number }).v4) return true;
+      }
+      return false;
+    }
+    for (const range of this.v6) {
+      const net = (range.address as { groups: number[] }).groups;
+      let inside = true;
+      for (let g = 0; g < 8 && inside; g++) {
+        const keep = range.prefix - g * 16;
+        if (keep <= 0) break;
+        const mask = keep >= 16 ? 0xffff : (0xffff << (16 - keep)) & 0xffff;
+        inside = (addr.groups[g] & mask) === net[g];
+      }
+      if (inside) return true;
+    }
+    return false;
   }
 }
 
@@ -64,16 +83,9 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 function stripPort(hop: string): string {
+  if (hop.indexOf(':') < 0) return hop; // a bare IPv4 address, the common case
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hop);
   if (bracketed) return bracketed[1];
   const v4WithPort = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(hop);
   return v4WithPort ? v4WithPort[1] : hop;
-}
-
-function isMapped(addr: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress();
-}
-
-function unmap(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  return isMapped(addr) ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
 }

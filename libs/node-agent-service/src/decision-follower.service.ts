@@ -1,46 +1,47 @@
 /**
- * Follows moat.decisions.v1 from the beginning (a broadcast reader: every node-agent instance
- * sees every decision) and keeps the DecisionIndex current.
+ * The node agent's DecisionFollower as a Nest provider: loads the snapshot before the HTTP server
+ * listens, follows the decisions topic in the background, reports on /readyz (check `decisions`)
+ * and writes a last snapshot on shutdown.
  */
 import {
+  Inject,
   Injectable,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { InjectRuntime, type StreamRuntime, type Subscription } from '@moat/stream-kit';
+import { InjectRuntime, type StreamRuntime } from '@moat/stream-kit';
+import { DecisionFollower } from './decision-follower';
 import { DecisionIndex } from './decision-index';
+import { NODE_AGENT_OPTIONS } from './node-agent.tokens';
+import type { NodeAgentOptions } from './node-agent.options';
 
 @Injectable()
 export class DecisionFollowerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private subscription?: Subscription;
+  readonly follower: DecisionFollower;
 
   constructor(
     @InjectRuntime() private readonly runtime: StreamRuntime,
-    private readonly index: DecisionIndex,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    const entries = this.runtime.metrics.gauge(
-      'moat_node_agent_decisions',
-      'Decisions held in the index',
-      ['service'],
-    );
-    this.subscription = await this.runtime.consume({
-      service: 'node-agent',
-      groupId: 'node-agent',
-      input: 'decisions',
-      mode: 'broadcast',
-      handler: async (records) => {
-        for (const record of records) {
-          if (record.key === null) continue;
-          this.index.apply(record.key, record.value);
-        }
-        entries.set({ service: 'node-agent' }, this.index.size);
-      },
+    index: DecisionIndex,
+    @Inject(NODE_AGENT_OPTIONS) options: NodeAgentOptions,
+  ) {
+    this.follower = new DecisionFollower({
+      runtime,
+      index,
+      service: options.service ?? 'node-agent',
+      snapshotPath: options.snapshotPath,
+      snapshotIntervalMs: options.snapshotIntervalMs,
     });
   }
 
+  async onApplicationBootstrap(): Promise<void> {
+    this.runtime.health.register('decisions', () => {
+      const { state, detail } = this.follower.status();
+      return { state, detail };
+    });
+    await this.follower.start();
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
-    await this.subscription?.stop();
+    await this.follower.stop();
   }
 }

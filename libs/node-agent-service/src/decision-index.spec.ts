@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { Decision } from '@moat/contracts';
-import { DecisionIndex, normaliseAddress } from './decision-index';
+import { CONFIRMED, DecisionIndex, PROVISIONAL, type EntryView } from './decision-index';
+import { normaliseAddress, parseSubject } from './ip-address';
 
 const NOW = 1_764_000_000_000;
 
@@ -36,12 +37,16 @@ const actionFor = (index: DecisionIndex, address: string, now = NOW) =>
 describe('DecisionIndex', () => {
   it('matches an exact IPv4 address and nothing else', () => {
     const index = indexOf(['203.0.113.7', 'deny']);
-    expect(index.lookup('203.0.113.7', NOW)).toEqual({
+    const verdict = index.lookup('203.0.113.7', NOW);
+    expect(verdict.action).toBe('deny');
+    expect(verdict.match).toMatchObject({
       action: 'deny',
-      decision: decision('203.0.113.7'),
+      subject: '203.0.113.7',
+      expiresAt: NOW + 3_600_000,
+      meta: { source: 'auto', profile: 'default', botTypes: [] },
     });
     expect(actionFor(index, '203.0.113.8')).toBe('allow');
-    expect(index.lookup('203.0.113.8', NOW).decision).toBeUndefined();
+    expect(index.lookup('203.0.113.8', NOW).match).toBeUndefined();
   });
 
   it('matches an exact IPv6 address in any of its spellings', () => {
@@ -67,7 +72,7 @@ describe('DecisionIndex', () => {
       ['10.1.2.0/24', 'graylist'],
     );
     expect(actionFor(index, '10.1.2.3')).toBe('graylist');
-    expect(index.lookup('10.1.2.3', NOW).decision?.subject).toBe('10.1.2.0/24');
+    expect(index.lookup('10.1.2.3', NOW).match?.subject).toBe('10.1.2.0/24');
     expect(actionFor(index, '10.1.9.9')).toBe('deny');
     expect(actionFor(index, '10.9.9.9')).toBe('graylist');
     expect(actionFor(index, '11.0.0.1')).toBe('allow');
@@ -144,8 +149,7 @@ describe('DecisionIndex', () => {
       ),
     ).toBe('allow');
     expect(
-      indexOf(['10.0.0.0/8', 'allow'], ['10.1.2.3', 'deny']).lookup('10.1.2.3', NOW).decision
-        ?.subject,
+      indexOf(['10.0.0.0/8', 'allow'], ['10.1.2.3', 'deny']).lookup('10.1.2.3', NOW).match?.subject,
     ).toBe('10.0.0.0/8');
   });
 
@@ -204,6 +208,168 @@ describe('DecisionIndex', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('DecisionIndex storage', () => {
+  it('names the matching network in the verdict, for both families', () => {
+    const index = indexOf(['2001:db8:abcd::/48', 'deny'], ['198.51.100.0/24', 'graylist']);
+    expect(index.lookup('2001:db8:abcd:12::1', NOW).match?.subject).toBe('2001:db8:abcd::/48');
+    expect(index.lookup('198.51.100.77', NOW).match?.subject).toBe('198.51.100.0/24');
+    const exact = indexOf(['2001:db8::7', 'deny']);
+    expect(exact.lookup('2001:db8:0::7', NOW).match?.subject).toBe('2001:db8::7');
+  });
+
+  it('counts entries by action and keeps the count right through replace and lift', () => {
+    const index = indexOf(['10.0.0.1', 'deny'], ['10.0.0.2', 'graylist'], ['10.0.0.0/8', 'allow']);
+    expect(index.countByAction()).toEqual({ allow: 1, deny: 1, graylist: 1 });
+    index.apply('10.0.0.1', decision('10.0.0.1', 'graylist'));
+    expect(index.countByAction()).toEqual({ allow: 1, deny: 0, graylist: 2 });
+    index.apply('10.0.0.2', null);
+    index.apply('10.0.0.0/8', null);
+    expect(index.countByAction()).toEqual({ allow: 0, deny: 0, graylist: 1 });
+    expect(index.size).toBe(1);
+  });
+
+  it('shares metadata between decisions and frees it when the last one is lifted', () => {
+    const index = new DecisionIndex();
+    const scraping = (subject: string) => ({
+      ...decision(subject),
+      botTypes: ['scraping' as const],
+    });
+    for (let i = 0; i < 100; i++) index.apply(`10.0.0.${i}`, scraping(`10.0.0.${i}`));
+    index.apply('10.0.1.1', decision('10.0.1.1'));
+    expect(index.metadataCount).toBe(2);
+    for (let i = 0; i < 100; i++) index.apply(`10.0.0.${i}`, null);
+    expect(index.metadataCount).toBe(1);
+    expect(index.lookup('10.0.1.1', NOW).match?.meta.botTypes).toEqual([]);
+  });
+
+  it('reuses slots of lifted decisions', () => {
+    const index = new DecisionIndex();
+    for (let i = 0; i < 3000; i++) index.apply(`10.1.${i >> 8}.${i & 255}`, decision('x'));
+    const bytes = index.slotBytes;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 3000; i++) index.apply(`10.1.${i >> 8}.${i & 255}`, null);
+      for (let i = 0; i < 3000; i++) index.apply(`10.2.${i >> 8}.${i & 255}`, decision('x'));
+      for (let i = 0; i < 3000; i++) index.apply(`10.2.${i >> 8}.${i & 255}`, null);
+      for (let i = 0; i < 3000; i++) index.apply(`10.1.${i >> 8}.${i & 255}`, decision('x'));
+    }
+    expect(index.slotBytes).toBeLessThanOrEqual(bytes + 3000 * 8);
+    expect(index.size).toBe(3000);
+  });
+
+  it('sweeps expired entries in steps and keeps the live ones', () => {
+    const index = new DecisionIndex();
+    for (let i = 0; i < 250; i++) {
+      index.apply(`192.0.2.${i}`, decision('x', 'deny', i % 2 === 0 ? NOW - 1 : NOW + 60_000));
+    }
+    index.apply('2001:db8::/32', decision('x', 'deny', NOW - 1));
+    index.apply('198.51.100.0/24', decision('x', 'deny', NOW + 60_000));
+    const sweep = index.sweepExpired(NOW, 50);
+    let steps = 0;
+    let result = sweep.next();
+    while (!result.done) {
+      steps++;
+      result = sweep.next();
+    }
+    expect(result.value).toBe(126);
+    expect(steps).toBeGreaterThanOrEqual(4);
+    expect(index.size).toBe(126);
+    expect(actionFor(index, '192.0.2.1')).toBe('deny');
+    expect(actionFor(index, '198.51.100.9')).toBe('deny');
+    expect(actionFor(index, '2001:db8::1')).toBe('allow');
+  });
+
+  it('drops the provisional entries the topic did not confirm', () => {
+    const index = new DecisionIndex();
+    index.apply('203.0.113.1', decision('x'), PROVISIONAL);
+    index.apply('203.0.113.2', decision('x'), PROVISIONAL);
+    index.apply('2001:db8::/48', decision('x'), PROVISIONAL);
+    index.apply('203.0.113.2', decision('x', 'graylist'), CONFIRMED);
+    index.apply('198.51.100.0/24', decision('x'), CONFIRMED);
+    expect(DecisionIndex.drain(index.dropGeneration(PROVISIONAL))).toBe(2);
+    expect(actionFor(index, '203.0.113.1')).toBe('allow');
+    expect(actionFor(index, '203.0.113.2')).toBe('graylist');
+    expect(actionFor(index, '2001:db8::1')).toBe('allow');
+    expect(actionFor(index, '198.51.100.1')).toBe('deny');
+  });
+
+  it('lists every entry so that an index can be rebuilt from them', () => {
+    const source = indexOf(
+      ['203.0.113.7', 'deny'],
+      ['10.0.0.0/8', 'allow'],
+      ['2001:db8::1', 'graylist'],
+      ['2001:db8:1::/48', 'deny'],
+      ['0.0.0.0/0', 'graylist', NOW + 5],
+    );
+    const entries: EntryView[] = [];
+    source.forEachEntry((e) => entries.push({ ...e, groups: e.groups?.slice() }));
+    expect(entries).toHaveLength(5);
+    const metas = source.metadata();
+    const copy = new DecisionIndex();
+    for (const e of entries) {
+      const address =
+        e.family === 4
+          ? { family: 4 as const, v4: e.v4 }
+          : { family: 6 as const, groups: e.groups! };
+      copy.set(address, e.prefix, e.action, e.expiresAt, metas[e.metaId]!);
+    }
+    for (const ip of ['203.0.113.7', '10.9.9.9', '2001:db8::1', '2001:db8:1:2::3', '8.8.8.8']) {
+      expect(copy.lookup(ip, NOW)).toEqual(source.lookup(ip, NOW));
+    }
+    expect(actionFor(copy, '8.8.8.8', NOW + 5)).toBe('allow');
+  });
+
+  it('agrees with a straightforward model on random decisions and lookups', () => {
+    const toInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+    const entry = fc.record({
+      network: fc.ipV4(),
+      prefix: fc.integer({ min: 8, max: 32 }),
+      action: fc.constantFrom<Decision['action']>('allow', 'deny', 'graylist'),
+      lifted: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(entry, { maxLength: 30 }),
+        fc.array(fc.ipV4(), { maxLength: 20 }),
+        (entries, probes) => {
+          const index = new DecisionIndex();
+          const model = new Map<
+            string,
+            { net: number; prefix: number; action: Decision['action'] }
+          >();
+          for (const e of entries) {
+            const subject = `${e.network}/${e.prefix}`;
+            const parsed = parseSubject(subject)!;
+            const key = `${(parsed.address as { v4: number }).v4}/${e.prefix}`;
+            if (e.lifted) {
+              index.apply(subject, null);
+              model.delete(key);
+            } else {
+              index.apply(subject, decision(subject, e.action));
+              model.set(key, {
+                net: (parsed.address as { v4: number }).v4,
+                prefix: e.prefix,
+                action: e.action,
+              });
+            }
+          }
+          for (const probe of [...probes, ...entries.map((e) => e.network)]) {
+            const ip = toInt(probe);
+            const hits = [...model.values()].filter(
+              (m) =>
+                Math.floor(ip / 2 ** (32 - m.prefix)) === Math.floor(m.net / 2 ** (32 - m.prefix)),
+            );
+            const expected = hits.some((h) => h.action === 'allow')
+              ? 'allow'
+              : (hits.sort((a, b) => b.prefix - a.prefix)[0]?.action ?? 'allow');
+            expect(actionFor(index, probe)).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

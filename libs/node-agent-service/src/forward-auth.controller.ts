@@ -1,33 +1,29 @@
 /**
- * Forward-auth endpoint for NGINX auth_request, ingress-nginx auth-url, Traefik ForwardAuth and
- * Envoy ext_authz (HTTP): 204 allow, 403 deny, for the client address resolved through trusted
- * proxies. Graylist enforcement (refuse critical endpoints, slow the rest) comes with the node
- * agent issue; until then a graylisted client is allowed and marked with X-Moat-Action.
+ * The forward-auth endpoint for NGINX auth_request, ingress-nginx auth-url, Traefik ForwardAuth
+ * and Envoy ext_authz (HTTP): `/v1/check` and Envoy's `/v1/check/<original path>`, any method.
+ * The protocol is ForwardAuth's (forward-auth.ts); this controller carries it over Nest and
+ * Fastify wherever the node agent module runs inside another Nest application (the standalone
+ * process). The node agent's own process answers the check before Nest (run-node-agent.ts).
  */
-import { All, Controller, Inject, Req, Res } from '@nestjs/common';
+import { All, Controller, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DecisionIndex } from './decision-index';
-import { TrustedProxies } from './client-ip';
+import { ForwardAuth } from './forward-auth';
 
 @Controller('v1')
 export class ForwardAuthController {
-  constructor(
-    private readonly index: DecisionIndex,
-    @Inject(TrustedProxies) private readonly proxies: TrustedProxies,
-  ) {}
+  constructor(private readonly forwardAuth: ForwardAuth) {}
 
-  @All('check')
+  @All(['check', 'check/*'])
   check(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
-    const ip = this.proxies.clientIp(request.raw.socket.remoteAddress, request.headers);
-    const verdict = ip === undefined ? { action: 'allow' as const } : this.index.lookup(ip);
-    void reply.header('x-moat-client-ip', ip ?? '').header('x-moat-action', verdict.action);
-    if (verdict.action === 'deny') {
-      void reply
-        .status(403)
-        .header('content-type', 'application/json')
-        .send({ error: 'blocked by Moat', botTypes: verdict.decision?.botTypes ?? [] });
-      return;
-    }
-    void reply.status(204).send();
+    const answer = this.forwardAuth.answer({
+      peer: request.raw.socket.remoteAddress,
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+    });
+    void reply
+      .code(answer.status)
+      .headers(answer.headers)
+      .send(answer.body || undefined);
   }
 }

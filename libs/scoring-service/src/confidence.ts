@@ -27,6 +27,8 @@ export interface TypeConfidence {
   /** Detectors that voted bot, with their weight in this type. */
   contributors: { detector: DetectorId; weight: number }[];
   worked: number;
+  /** Total weight of the detectors that worked (the denominator). */
+  possible: number;
 }
 
 export function confidenceByType(
@@ -51,6 +53,12 @@ export function confidenceByType(
         contributors.push({ detector, weight });
       }
     }
-    return { botType, confidence: possible > 0 ? gained / possible : 0, contributors, worked };
+    return {
+      botType,
+      confidence: possible > 0 ? gained / possible : 0,
+      contributors,
+      worked,
+      possible,
+    };
   });
 }

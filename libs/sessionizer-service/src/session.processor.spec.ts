@@ -1,12 +1,9 @@
 import fc from 'fast-check';
 import { codecs, topicNames, type RequestRecord, type SessionEvent } from '@moat/contracts';
 import { Emitter, type InRecord } from '@moat/stream-kit';
-import {
-  MAX_TRACKED_ROUTES,
-  SessionProcessor,
-  sessionKeyOf,
-  type SessionState,
-} from './session.processor';
+import { SessionProcessor, type SessionizerOptions, type SessionState } from './session.processor';
+import { sessionKeyOf } from './session-key';
+import { MAX_TRACKED_ROUTES, MAX_WINDOWS } from './session-window';
 
 const topics = topicNames('unit');
 const T0 = 1_764_000_000_000;
@@ -44,8 +41,12 @@ const withToken = (overrides: Partial<RequestRecord> = {}) =>
   });
 
 /** Runs requests through the processor as keyedHandler would (state per key), returning the events. */
-function sessionize(requests: RequestRecord[], inactivityMs = THIRTY_MIN) {
-  const processor = new SessionProcessor({ inactivityMs });
+function sessionize(
+  requests: RequestRecord[],
+  inactivityMs = THIRTY_MIN,
+  options: Partial<SessionizerOptions> = {},
+) {
+  const processor = new SessionProcessor({ inactivityMs, ...options });
   const states = new Map<string, SessionState>();
   const out = new Emitter(topics);
   requests.forEach((value, offset) => {
@@ -199,6 +200,16 @@ describe('SessionProcessor', () => {
       bytesIn: 310,
       bytesOut: 3_450,
       errorResponses: 2,
+      // gaps 1 s, 3 s, 1 s, 4 s: mean 2.25 s, population standard deviation 1.299 s
+      intervalStdDevMs: expect.closeTo(Math.sqrt(6_750_000 / 4), 6),
+      intervalCv: expect.closeTo(Math.sqrt(6_750_000 / 4) / 2_250, 9),
+      minIntervalMs: 1_000,
+      uniqueIps: 1,
+      uniqueUsernames: 0,
+      notFoundResponses: 0,
+      serverErrors: 1,
+      maxRequestBytes: 100,
+      maxResponseBytes: 2_000,
     });
     expect(events[0].route).toBe('/api/products/{id}');
     expect(events[1].session.uniqueRoutes).toBe(1);
@@ -208,24 +219,186 @@ describe('SessionProcessor', () => {
     expect(events[0].session.meanIntervalMs).toBeUndefined();
   });
 
-  it('lets a late event join its session without moving the clock back', () => {
+  it('lets a late event inside its session join it without moving the clock back', () => {
     const { events } = sessionize([
-      request({ ts: T0 + 10_000 }),
       request({ ts: T0 + 4_000 }),
+      request({ ts: T0 + 10_000 }),
+      request({ ts: T0 + 6_000 }), // late, between the two
       request({ ts: T0 + 12_000 }),
     ]);
-    expect(events[1].sessionId).toBe(events[0].sessionId);
-    expect(events[1].session).toMatchObject({ lastIntervalMs: 0, durationMs: 0, requestCount: 2 });
-    expect(events[2].session).toMatchObject({ lastIntervalMs: 2_000, durationMs: 2_000 });
+    expect(new Set(events.map((e) => e.sessionId)).size).toBe(1);
+    expect(events[2].session).toMatchObject({
+      lastIntervalMs: 0,
+      durationMs: 6_000,
+      requestCount: 3,
+    });
+    expect(events[2].supersedes).toBeUndefined();
+    expect(events[3].session).toMatchObject({ lastIntervalMs: 2_000, durationMs: 8_000 });
+    // The late arrival adds no gap of its own: the gaps are 6 s and 2 s.
+    expect(events[3].session.minIntervalMs).toBe(2_000);
+    expect(events[3].session.meanIntervalMs).toBe(8_000 / 3);
+  });
+
+  it('moves the start of a session back for an earlier request, renaming it and saying so', () => {
+    const { events } = sessionize([
+      request({ ts: T0 + 10_000 }),
+      request({ ts: T0 + 4_000 }), // earlier than the first: arrived late from elsewhere
+      request({ ts: T0 + 12_000 }),
+    ]);
+    const inOrder = sessionize([
+      request({ ts: T0 + 4_000 }),
+      request({ ts: T0 + 10_000 }),
+      request({ ts: T0 + 12_000 }),
+    ]).events;
+    expect(events[1].sessionId).not.toBe(events[0].sessionId);
+    expect(events[1].supersedes).toEqual([events[0].sessionId]);
+    expect(events[1].session).toMatchObject({
+      startedAt: T0 + 4_000,
+      requestCount: 2,
+      durationMs: 6_000,
+    });
+    // From then on the session is the one an in-order arrival would have built.
+    expect(events[2].sessionId).toBe(inOrder[2].sessionId);
+    expect(events[2].session).toEqual(inOrder[2].session);
+  });
+
+  it('merges two sessions of a key when a late request closes the gap between them', () => {
+    const { events } = sessionize([
+      request({ ts: T0 }),
+      request({ ts: T0 + 40 * 60_000 }), // 40 min later: a second session
+      request({ ts: T0 + 20 * 60_000 }), // arrives last, within 30 min of both
+    ]);
+    expect(events[1].sessionId).not.toBe(events[0].sessionId);
+    expect(events[2].sessionId).toBe(events[0].sessionId);
+    expect(events[2].supersedes).toEqual([events[1].sessionId]);
+    expect(events[2].session).toMatchObject({ requestCount: 3, durationMs: 40 * 60_000 });
+  });
+
+  describe('builds the same sessions whatever order the requests of a key arrive in', () => {
+    const gapMs = fc.oneof(
+      fc.integer({ min: 0, max: 5 * 60_000 }),
+      fc.integer({ min: 25, max: 90 }).map((m) => m * 60_000),
+      fc.constant(THIRTY_MIN),
+      fc.constant(THIRTY_MIN + 1),
+    );
+    /** The sessions as the last event of each (not superseded) id describes them. */
+    const final = (events: SessionEvent[]) => {
+      const last = new Map<string, SessionEvent>();
+      for (const e of events) {
+        for (const old of e.supersedes ?? []) last.delete(old);
+        last.set(e.sessionId, e);
+      }
+      return [...last.values()]
+        .map((e) => ({
+          id: e.sessionId,
+          count: e.session.requestCount,
+          start: e.session.startedAt,
+          duration: e.session.durationMs,
+          bytesIn: e.session.bytesIn,
+          mean: e.session.meanIntervalMs,
+        }))
+        .sort((a, b) => a.start - b.start);
+    };
+    const check = (gaps: number[], order: number[]) => {
+      let ts = T0;
+      const requests = gaps.map((gap, i) =>
+        withToken({ ts: (ts += gap), id: `r${i}`, requestBytes: i + 1 }),
+      );
+      const inOrder = final(sessionize(requests).events);
+      const arrived = final(sessionize(order.map((i) => requests[i])).events);
+      expect(arrived).toEqual(inOrder);
+      expect(inOrder.reduce((n, s) => n + s.count, 0)).toBe(requests.length);
+    };
+
+    it('in any order, up to MAX_WINDOWS requests', () => {
+      fc.assert(
+        fc.property(
+          fc.array(gapMs, { minLength: 1, maxLength: MAX_WINDOWS }).chain((gaps) =>
+            fc.tuple(
+              fc.constant(gaps),
+              fc.shuffledSubarray(
+                gaps.map((_, i) => i),
+                { minLength: gaps.length, maxLength: gaps.length },
+              ),
+            ),
+          ),
+          ([gaps, order]) => check(gaps, order),
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it('in long runs where some requests arrive after their successor', () => {
+      fc.assert(
+        fc.property(
+          fc
+            .array(gapMs, { minLength: 2, maxLength: 60 })
+            .chain((gaps) =>
+              fc.tuple(
+                fc.constant(gaps),
+                fc.array(fc.boolean(), { minLength: gaps.length, maxLength: gaps.length }),
+              ),
+            ),
+          ([gaps, swaps]) => {
+            const order = gaps.map((_, i) => i);
+            for (let i = 0; i + 1 < order.length; i += 2)
+              if (swaps[i]) [order[i], order[i + 1]] = [order[i + 1], order[i]];
+            check(gaps, order);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  it('counts the addresses and user names of a session', () => {
+    const hash = (c: string) => c.repeat(64);
+    const { events } = sessionize([
+      withToken({
+        ip: '203.0.113.1',
+        ts: T0,
+        method: 'POST',
+        path: '/api/login',
+        status: 401,
+        usernameHash: hash('1'),
+      }),
+      withToken({
+        ip: '203.0.113.2',
+        ts: T0 + 1,
+        method: 'POST',
+        path: '/api/login',
+        status: 401,
+        usernameHash: hash('2'),
+      }),
+      withToken({
+        ip: '203.0.113.1',
+        ts: T0 + 2,
+        method: 'POST',
+        path: '/api/login',
+        status: 200,
+        usernameHash: hash('2'),
+      }),
+      withToken({ ip: '203.0.113.3', ts: T0 + 3, path: '/api/products/9', status: 404 }),
+    ]);
+    expect(events[3].session).toMatchObject({
+      uniqueIps: 3,
+      uniqueUsernames: 2,
+      authAttempts: 3,
+      authFailures: 2,
+      notFoundResponses: 1,
+      errorResponses: 3,
+    });
   });
 
   it('tracks at most MAX_TRACKED_ROUTES routes in its state', () => {
     const requests = Array.from({ length: MAX_TRACKED_ROUTES + 50 }, (_, i) =>
       request({ ts: T0 + i, path: `/p/r${i}x` }),
     );
-    const { states, events } = sessionize(requests);
+    const { states, events } = sessionize(requests, THIRTY_MIN, {
+      config: { applications: { '*': { learnRoutes: false } } },
+    });
     const [state] = [...states.values()];
-    expect(state.routes).toHaveLength(MAX_TRACKED_ROUTES);
+    expect(state.windows[0].routes).toHaveLength(MAX_TRACKED_ROUTES);
     expect(events[events.length - 1].session.uniqueRoutes).toBe(MAX_TRACKED_ROUTES + 50);
   });
 

@@ -1,69 +1,78 @@
 /**
  * Places each request in its session and emits it on moat.events.v1 with the session's running
- * features. The session key is a hashed credential when the request carries one (so the session
- * keeps its id across IP changes), else a fingerprint of IP, User-Agent, Accept-Language and
- * JA3/JA4. A gap longer than the inactivity timeout, in event time, starts a new session.
+ * features, so that most detectors need no state of their own. The session key is a hashed
+ * credential the application counts as a session parameter (the session keeps its id across IP
+ * changes), else a fingerprint of IP, User-Agent, Accept-Language and JA3/JA4. Sessions are
+ * event-time session windows (see session-window.ts): a gap longer than the inactivity timeout
+ * starts a new one, and a session's id derives from its key and its first request's time.
+ *
+ * A KeyedProcessor: the distributed sessionizer runs it with its state in Redis (credential
+ * sessions after re-keying, see sessionizer.handler.ts), replays and the simulator in memory.
  */
-import { createHash } from 'node:crypto';
-import type { RequestRecord } from '@moat/contracts';
+import type { RequestRecord, SessionEvent } from '@moat/contracts';
 import type { Emitter, InRecord, KeyedProcessor } from '@moat/stream-kit';
-import { authOutcome } from './auth-attempt';
-import { templateRoute } from './route-template';
+import { AuthAttempts } from './auth-attempt';
+import { RouteLearner } from './route-learner';
+import { RouteTemplater } from './route-template';
+import { ApplicationConfigs, type SessionizerConfig } from './session-config';
+import { sessionKeyOf, type SessionKey } from './session-key';
+import { place, type SessionWindow } from './session-window';
 
 export interface SessionState {
-  id: string;
-  startedAt: number;
-  lastTs: number;
-  count: number;
-  /** Distinct route templates seen, up to MAX_TRACKED_ROUTES; beyond that counted only. */
-  routes: string[];
-  uniqueRoutes: number;
-  intervalSumMs: number;
-  authAttempts: number;
-  authFailures: number;
-  bytesIn: number;
-  bytesOut: number;
-  errors: number;
+  /** The key's session windows, oldest first (at most MAX_WINDOWS). */
+  windows: SessionWindow[];
 }
-
-export const MAX_TRACKED_ROUTES = 200;
 
 export interface SessionizerOptions {
   inactivityMs: number;
+  /**
+   * How late (in event time, behind the newest request of its key) a request may arrive and
+   * still join or merge the sessions it belongs to; default 6 h. Requests of one partition
+   * arrive in order; this covers the lag between partitions in a replay or after an outage.
+   */
+  allowedLatenessMs?: number;
+  /** Per-application session keys, authentication rules and route templates. */
+  config?: SessionizerConfig;
+  /** Learned route templates, shared by the processors of a process. */
+  learner?: RouteLearner;
 }
 
-export function sessionKeyOf(request: RequestRecord): {
-  key: string;
-  kind: 'credential' | 'fingerprint';
-} {
-  const credential = request.credentials[0];
-  if (credential) return { key: `c:${credential.hash}`, kind: 'credential' };
-  const fingerprint = createHash('sha256')
-    .update(
-      [
-        request.app,
-        request.ip,
-        request.userAgent,
-        request.acceptLanguage ?? '',
-        request.ja3 ?? '',
-        request.ja4 ?? '',
-      ].join('\0'),
-    )
-    .digest('hex');
-  return { key: `f:${fingerprint}`, kind: 'fingerprint' };
-}
+export const DEFAULT_LATENESS_MS = 6 * 3_600_000;
 
 export class SessionProcessor implements KeyedProcessor<RequestRecord, SessionState> {
   readonly name = 'session';
   readonly stateTtlMs: number;
+  readonly learner: RouteLearner;
+  private readonly retentionMs: number;
+  private readonly configs: ApplicationConfigs;
+  private readonly templater: RouteTemplater;
+  private readonly auth = new Map<string, AuthAttempts>();
 
   constructor(private readonly options: SessionizerOptions) {
     // Kept past the timeout so that late events within the gap still join their session.
     this.stateTtlMs = options.inactivityMs * 2;
+    this.retentionMs = options.inactivityMs + (options.allowedLatenessMs ?? DEFAULT_LATENESS_MS);
+    this.configs = new ApplicationConfigs(options.config);
+    this.learner = options.learner ?? new RouteLearner();
+    this.templater = new RouteTemplater(this.configs, this.learner);
+  }
+
+  sessionKey(request: RequestRecord): SessionKey {
+    return sessionKeyOf(request, this.configs.for(request.app));
   }
 
   stateKey(request: RequestRecord): string {
-    return sessionKeyOf(request).key;
+    return this.sessionKey(request).key;
+  }
+
+  private authFor(app: string): AuthAttempts {
+    let auth = this.auth.get(app);
+    if (!auth) {
+      if (this.auth.size >= 10_000) this.auth.clear();
+      auth = new AuthAttempts(this.configs.for(app));
+      this.auth.set(app, auth);
+    }
+    return auth;
   }
 
   process(
@@ -71,67 +80,79 @@ export class SessionProcessor implements KeyedProcessor<RequestRecord, SessionSt
     state: SessionState | undefined,
     out: Emitter,
   ): SessionState {
-    const request = record.value!;
-    const { key, kind } = sessionKeyOf(request);
-    const route = templateRoute(request.path);
-    const expired = state !== undefined && request.ts - state.lastTs > this.options.inactivityMs;
-    const previous = expired ? undefined : state;
-    const outcome = authOutcome(request.method, route, request.status);
+    return this.place(record.value!, this.sessionKey(record.value!), state, out);
+  }
 
-    const session: SessionState = previous
-      ? { ...previous, routes: [...previous.routes] }
-      : {
-          id: createHash('sha256').update(`${key}\0${request.ts}`).digest('hex').slice(0, 32),
-          startedAt: request.ts,
-          lastTs: request.ts,
-          count: 0,
-          routes: [],
-          uniqueRoutes: 0,
-          intervalSumMs: 0,
-          authAttempts: 0,
-          authFailures: 0,
-          bytesIn: 0,
-          bytesOut: 0,
-          errors: 0,
-        };
-    // Late events (older than the last one seen) join the session without moving its clock.
-    const interval = previous ? Math.max(0, request.ts - previous.lastTs) : undefined;
-    session.count += 1;
-    session.lastTs = Math.max(session.lastTs, request.ts);
-    if (interval !== undefined) session.intervalSumMs += interval;
-    if (!session.routes.includes(route)) {
-      session.uniqueRoutes += 1;
-      if (session.routes.length < MAX_TRACKED_ROUTES) session.routes.push(route);
-    }
-    if (outcome) session.authAttempts += 1;
-    if (outcome === 'failure') session.authFailures += 1;
-    session.bytesIn += request.requestBytes;
-    session.bytesOut += request.responseBytes;
-    if (request.status >= 400) session.errors += 1;
-
-    out.emit('events', request.ip, {
+  /** Places a request under a given session key (the re-keyed path already knows it). */
+  place(
+    request: RequestRecord,
+    { key, kind }: SessionKey,
+    state: SessionState | undefined,
+    out: Emitter,
+  ): SessionState {
+    const route = this.templater.template(request);
+    const outcome = this.authFor(request.app).outcome(
+      request.method,
+      request.path,
+      route,
+      request.status,
+    );
+    const placement = place(
+      key,
+      state?.windows ?? [],
+      {
+        ts: request.ts,
+        ip: request.ip,
+        route,
+        status: request.status,
+        requestBytes: request.requestBytes,
+        responseBytes: request.responseBytes,
+        ...(outcome ? { auth: outcome } : {}),
+        ...(request.usernameHash ? { usernameHash: request.usernameHash } : {}),
+      },
+      this.options.inactivityMs,
+      this.retentionMs,
+    );
+    const event: SessionEvent = {
       v: 1,
       request,
-      sessionId: session.id,
+      sessionId: placement.window.id,
       sessionKeyKind: kind,
       route,
       ...(outcome ? { auth: { outcome } } : {}),
-      session: {
-        startedAt: session.startedAt,
-        requestCount: session.count,
-        durationMs: session.lastTs - session.startedAt,
-        uniqueRoutes: session.uniqueRoutes,
-        ...(interval !== undefined ? { lastIntervalMs: interval } : {}),
-        ...(session.count > 1
-          ? { meanIntervalMs: session.intervalSumMs / (session.count - 1) }
-          : {}),
-        authAttempts: session.authAttempts,
-        authFailures: session.authFailures,
-        bytesIn: session.bytesIn,
-        bytesOut: session.bytesOut,
-        errorResponses: session.errors,
-      },
-    });
-    return session;
+      session: features(placement.window, placement.lastIntervalMs),
+      ...(placement.supersedes ? { supersedes: placement.supersedes } : {}),
+    };
+    out.emit('events', request.ip, event);
+    return { windows: placement.windows };
   }
+}
+
+function features(w: SessionWindow, lastIntervalMs: number | undefined): SessionEvent['session'] {
+  const session: SessionEvent['session'] = {
+    startedAt: w.start,
+    requestCount: w.count,
+    durationMs: w.end - w.start,
+    uniqueRoutes: w.uniqueRoutes,
+    authAttempts: w.authAttempts,
+    authFailures: w.authFailures,
+    bytesIn: w.bytesIn,
+    bytesOut: w.bytesOut,
+    errorResponses: w.errors,
+    uniqueIps: w.uniqueIps,
+    uniqueUsernames: w.uniqueUsernames,
+    notFoundResponses: w.notFound,
+    serverErrors: w.serverErrors,
+    maxRequestBytes: w.maxRequestBytes,
+    maxResponseBytes: w.maxResponseBytes,
+  };
+  if (lastIntervalMs !== undefined) session.lastIntervalMs = lastIntervalMs;
+  if (w.count > 1) session.meanIntervalMs = (w.end - w.start) / (w.count - 1);
+  if (w.gaps.n > 0) session.minIntervalMs = w.gaps.min;
+  if (w.gaps.n > 1) {
+    const std = Math.sqrt(Math.max(0, w.gaps.m2) / w.gaps.n);
+    session.intervalStdDevMs = std;
+    session.intervalCv = w.gaps.mean > 0 ? std / w.gaps.mean : 0;
+  }
+  return session;
 }

@@ -38,8 +38,12 @@ export type Label =
   | { kind: 'bot'; scenario: BotScenario; botType: BotType; spoofedUserAgent: boolean };
 
 export interface SimulatedRequest {
-  /** What the edge sends to the mirror agent (clear-text headers included). */
-  input: MirrorInput & { ts: number; id: string };
+  /**
+   * What the edge sends to the mirror agent (clear-text headers included). `body` is the
+   * request body when it matters to detection (login, signup and reset forms carry the user
+   * name, which the mirror agent hashes); it is optional in MirrorInput.
+   */
+  input: MirrorInput & { ts: number; id: string; body?: string };
   label: Label;
   /** The actor (one human or one bot campaign) that sent it; stable across its IPs and sessions. */
   actor: string;

@@ -35,6 +35,14 @@ export interface Producer {
   send(messages: OutboundMessage[]): Promise<void>;
 }
 
+export interface ProducerOptions {
+  /**
+   * Compression of the record batches sent (Kafka transports). kafkajs ships GZIP only; it
+   * trades CPU for bytes on the wire and on disk.
+   */
+  compression?: 'none' | 'gzip';
+}
+
 export interface SubscribeOptions {
   /** Consumer group. In broadcast mode a unique group is derived from it per instance. */
   groupId: string;
@@ -67,7 +75,7 @@ export interface MessageBus {
   readonly kind: 'kafka' | 'memory';
   connect(): Promise<void>;
   ensureTopics(topics: TopicSpec[]): Promise<void>;
-  producer(): Producer;
+  producer(options?: ProducerOptions): Producer;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }

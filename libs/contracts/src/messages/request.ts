@@ -39,6 +39,27 @@ export const RequestRecordSchema = Type.Object(
     credentials: Type.Array(CredentialSchema, { maxItems: 32 }),
     /** Keyed hash of the username when the request body carried one (login forms). */
     usernameHash: Type.Optional(KeyedHash),
+    /**
+     * Short hash of `headerNames` (names and order), so that clients sending the same headers
+     * in the same order share a value whatever their header values are.
+     */
+    headerFingerprint: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$' })),
+    /**
+     * True when the source knew only some of the request's headers (an access log records the
+     * few its format names): `headerNames` then lists those present, and a missing header or
+     * the order says nothing about the client.
+     */
+    partialHeaders: Type.Optional(Type.Literal(true)),
+    /** Where the mirror agent took the request from (operators' diagnostics). */
+    source: Type.Optional(
+      Type.Union([
+        Type.Literal('http'),
+        Type.Literal('nginx-json'),
+        Type.Literal('nginx-text'),
+        Type.Literal('nginx-mirror'),
+        Type.Literal('envoy'),
+      ]),
+    ),
   },
   {
     $id: 'https://moat.dev/schemas/request.v1.json',

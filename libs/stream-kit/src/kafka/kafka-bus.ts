@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
+  CompressionTypes,
   Kafka,
   logLevel,
   type Admin,
@@ -19,6 +20,7 @@ import type {
   MessageBus,
   OutboundMessage,
   Producer,
+  ProducerOptions,
   RawBatch,
   SubscribeOptions,
   Subscription,
@@ -133,21 +135,28 @@ export class KafkaBus implements MessageBus {
     return new Map(offsets.map((p) => [p.partition, p.high]));
   }
 
-  producer(): Producer {
+  /** The send in progress; sends are chained (see producer()). */
+  private sending: Promise<unknown> = Promise.resolve();
+
+  producer(options: ProducerOptions = {}): Producer {
+    const compression =
+      options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     return {
       send: async (messages: OutboundMessage[]) => {
         if (messages.length === 0) return;
         if (!this.producerConnected) throw new Error('Kafka producer is not connected');
-        const byTopic = new Map<string, { key: string | null; value: Buffer | null }[]>();
-        for (const m of messages) {
-          let list = byTopic.get(m.topic);
-          if (!list) byTopic.set(m.topic, (list = []));
-          list.push({ key: m.key, value: m.value });
-        }
-        await this.kafkaProducer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
+        // One send at a time: kafkajs's idempotent producer assigns sequence numbers wrongly
+        // when sends overlap (two consumers of one process producing at once) and then fails
+        // every later send with OUT_OF_ORDER_SEQUENCE_NUMBER (tulios/kafkajs#598).
+        const send = this.sending.then(async () => {
+          for (const chunk of requestChunks(messages))
+            await this.kafkaProducer.sendBatch({ acks: -1, compression, topicMessages: chunk });
         });
+        this.sending = send.then(
+          () => undefined,
+          () => undefined,
+        );
+        await send;
       },
     };
   }
@@ -260,4 +269,34 @@ export class KafkaBus implements MessageBus {
     this.producerConnected = false;
     await this.admin.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * Below the broker's default `message.max.bytes` (1 MiB): kafkajs puts all the messages of a
+ * send for one partition into one record batch, which the broker refuses whole when it is
+ * larger (MESSAGE_TOO_LARGE) — and a batch's outputs can be larger than its input (events carry
+ * their request). Larger sends go as several requests, one after the other, in order.
+ */
+const MAX_REQUEST_BYTES = 900_000;
+
+function requestChunks(
+  messages: OutboundMessage[],
+): { topic: string; messages: { key: string | null; value: Buffer | null }[] }[][] {
+  const chunks: Map<string, { key: string | null; value: Buffer | null }[]>[] = [];
+  let current = new Map<string, { key: string | null; value: Buffer | null }[]>();
+  let size = 0;
+  for (const m of messages) {
+    const bytes = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 70; // record overhead
+    if (size > 0 && size + bytes > MAX_REQUEST_BYTES) {
+      chunks.push(current);
+      current = new Map();
+      size = 0;
+    }
+    let list = current.get(m.topic);
+    if (!list) current.set(m.topic, (list = []));
+    list.push({ key: m.key, value: m.value });
+    size += bytes;
+  }
+  chunks.push(current);
+  return chunks.map((chunk) => [...chunk].map(([topic, msgs]) => ({ topic, messages: msgs })));
 }

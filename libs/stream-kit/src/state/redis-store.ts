@@ -32,6 +32,11 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  /** Where this store connects (for companion stores that share its Redis and prefix). */
+  get connection(): RedisStoreOptions {
+    return { ...this.options };
+  }
+
   async serverVersion(): Promise<string> {
     const info = await this.redis.info('server');
     return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';

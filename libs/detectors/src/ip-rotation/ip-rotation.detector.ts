@@ -1,0 +1,84 @@
+/**
+ * IP rotation: one account or one credential session used from a pool of IPs in a short time —
+ * a rotating proxy behind one cookie jar, or one account attacked from many addresses. People
+ * move between a few networks (Wi-Fi, cellular, office) in an hour; not ten.
+ *
+ * Two pools, each per application and event-time bucket (`bucketMs`):
+ * - an account (user-name hash): the IPs of its *failed* logins (a shared account that people
+ *   log into successfully is not a pool);
+ * - a credential session (cookie, bearer token, API key, JWT — the sessionizer keeps its id
+ *   across IPs): the IPs of all its requests.
+ * Once a pool holds `minIps` IPs the detector votes `bot` for every IP of the pool, one vote per
+ * IP, each handed out once whichever event or replica got there first.
+ * (A fingerprint's pool is left to low-frequency credential stuffing: a popular browser's
+ * fingerprint legitimately spans thousands of IPs.)
+ *
+ * State (cross-session): per pool a sorted set of ≤ `maxPoolIps` IPs (~100 B each) and its claims
+ * hash, expiring two buckets after the last update. No per-IP state.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { TallyRequest } from '../cross-session';
+import { defineDetector } from '../detector';
+
+export const IpRotationConfig = Type.Object(
+  {
+    bucketMs: Type.Integer({ minimum: 60_000, default: 3_600_000 }),
+    /** IPs in one pool (per bucket) that make it a rotation. */
+    minIps: Type.Integer({ minimum: 2, default: 10 }),
+    maxPoolIps: Type.Integer({ minimum: 10, maximum: 100_000, default: 2_000 }),
+  },
+  { additionalProperties: false },
+);
+export type IpRotationConfig = Static<typeof IpRotationConfig>;
+
+const POOLS = ['account-ips', 'session-ips'] as const;
+
+export const ipRotationDetector = defineDetector<undefined, typeof IpRotationConfig>({
+  id: 'ip-rotation',
+  summary: 'One account or credential session seen from a pool of IPs in a short time',
+  configSchema: IpRotationConfig,
+  stateKey: () => null,
+  stateTtlMs: (config) => config.bucketMs * 2,
+
+  tallies(event, config) {
+    const { app, ts, ip, usernameHash } = event.request;
+    const bucket = Math.floor(ts / config.bucketMs);
+    const pool = (name: string, subject: string): TallyRequest => ({
+      kind: 'members',
+      name,
+      key: `${app}|${subject}|${bucket}`,
+      member: ip,
+      windowMs: config.bucketMs,
+      retentionMs: config.bucketMs * 2,
+      maxMembers: config.maxPoolIps,
+    });
+    const pools: TallyRequest[] = [];
+    if (event.auth?.outcome === 'failure' && usernameHash)
+      pools.push(pool('account-ips', usernameHash));
+    if (event.sessionKeyKind === 'credential') pools.push(pool('session-ips', event.sessionId));
+    return pools;
+  },
+
+  evaluate({ config, tallies }) {
+    const memberVotes = POOLS.flatMap((name) => {
+      const pool = tallies?.[name];
+      if (!pool || pool.count < config.minIps) return [];
+      return [
+        {
+          tally: name,
+          verdict: 'bot' as const,
+          score: Math.min(1, pool.count / (config.minIps * 3)),
+          evidence: [
+            {
+              metric: name === 'account-ips' ? 'account_failed_login_ips' : 'session_ips',
+              value: pool.count,
+              threshold: config.minIps,
+              detail: `bucket of ${config.bucketMs} ms`,
+            },
+          ],
+        },
+      ];
+    });
+    return { state: undefined, ...(memberVotes.length > 0 ? { memberVotes } : {}) };
+  },
+});

@@ -1,0 +1,59 @@
+import type { TallyReadings } from '../cross-session';
+import { resolveDetectorConfig } from '../detector-config';
+import { event, T0 } from '../testing/events';
+import { lowFrequencyCredentialStuffingDetector as detector } from './low-frequency-credential-stuffing.detector';
+
+const config = resolveDetectorConfig(detector, {}) as { minIps: number; bucketMs: number };
+const attempt = (
+  over: Parameters<typeof event>[0] = {},
+  outcome: 'success' | 'failure' = 'failure',
+) => {
+  const e = { ...event({ method: 'POST', path: '/api/login', ...over }), auth: { outcome } };
+  e.session.authAttempts = e.session.requestCount;
+  return e;
+};
+const readings = (isolated: number, all: number): TallyReadings => ({
+  'isolated-ips': { count: isolated, members: [] },
+  'fingerprint-ips': { count: all, members: [] },
+});
+const judge = (tallies: TallyReadings) =>
+  detector.evaluate({ event: attempt(), state: undefined, baseline: undefined, config, tallies });
+
+describe('low-frequency credential stuffing', () => {
+  it('counts an isolated failed attempt into its fingerprint cluster of the bucket', () => {
+    const tallies = detector.tallies!(attempt(), config);
+    expect(tallies.map((t) => t.name)).toEqual(['fingerprint-ips', 'isolated-ips']);
+    const isolated = tallies[1];
+    expect(isolated.member).toBe('203.0.113.7');
+    expect(isolated.key).toContain(`|${Math.floor(T0 / config.bucketMs)}`);
+    // Same fingerprint from another IP: same cluster; another User-Agent: another one.
+    expect(detector.tallies!(attempt({ ip: '198.51.100.1' }), config)[1].key).toBe(isolated.key);
+    expect(detector.tallies!(attempt({ userAgent: 'curl/8' }), config)[1].key).not.toBe(
+      isolated.key,
+    );
+  });
+
+  it('does not count successes, sessions that did more than log in, or a third attempt', () => {
+    const names = (e: ReturnType<typeof attempt>) =>
+      detector.tallies!(e, config).map((t) => t.name);
+    expect(names(attempt({}, 'success'))).toEqual(['fingerprint-ips']);
+    const browsed = attempt({ requestCount: 3 });
+    browsed.session.authAttempts = 1;
+    expect(names(browsed)).toEqual(['fingerprint-ips']);
+    expect(names(attempt({ requestCount: 3 }))).toEqual(['fingerprint-ips']);
+  });
+
+  it('votes for every IP of a large cluster that is most of its fingerprint', () => {
+    expect(judge(readings(config.minIps - 1, config.minIps)).memberVotes).toBeUndefined();
+    expect(judge(readings(config.minIps * 4, config.minIps * 20)).memberVotes).toBeUndefined();
+    const { memberVotes } = judge(readings(config.minIps * 4, config.minIps * 5));
+    expect(memberVotes).toHaveLength(1);
+    expect(memberVotes![0]).toMatchObject({ tally: 'isolated-ips', verdict: 'bot' });
+  });
+
+  it('votes nothing where no host keeps tallies', () => {
+    expect(
+      detector.evaluate({ event: attempt(), state: undefined, baseline: undefined, config }),
+    ).toEqual({ state: undefined });
+  });
+});

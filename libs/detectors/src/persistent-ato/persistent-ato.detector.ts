@@ -1,0 +1,98 @@
+/**
+ * Persistent account takeover: slow attempts against an account over days — a few failed logins
+ * every few hours, far below any rate limit and beyond any session timeout. Per application and
+ * account (user-name hash) the detector keeps the failed logins of the last `lookbackMs` of
+ * event time in the shared store, so the evidence outlives sessions, restarts and rebalances;
+ * once an account has at least `minFailures` failures in at least `minBursts` separate bursts
+ * (runs of attempts separated by `burstGapMs` of silence) spread over at least `minSpanMs`, each
+ * further failed attempt on it votes `bot` for its IP. A person who forgets a password fails in
+ * one burst, then resets it.
+ *
+ * State: cross-session, per account a sorted set of ≤ `maxAttempts` failed-attempt ids with
+ * their event times (~100 B each: ≤ 13 KB per attacked account), expiring `lookbackMs` after the
+ * last failure; per client IP only the vote rhythm (under 100 B).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { defineDetector } from '../detector';
+import { castVote, type VoteMemory } from '../support/vote-policy';
+
+const HOUR = 3_600_000;
+
+export const PersistentAtoConfig = Type.Object(
+  {
+    lookbackMs: Type.Integer({ minimum: HOUR, default: 7 * 24 * HOUR }),
+    minFailures: Type.Integer({ minimum: 2, default: 6 }),
+    minBursts: Type.Integer({ minimum: 2, default: 3 }),
+    burstGapMs: Type.Integer({ minimum: 60_000, default: HOUR }),
+    minSpanMs: Type.Integer({ minimum: 0, default: 6 * HOUR }),
+    maxAttempts: Type.Integer({ minimum: 10, maximum: 10_000, default: 128 }),
+    repeatVoteMs: Type.Integer({ minimum: 0, default: 60_000 }),
+  },
+  { additionalProperties: false },
+);
+export type PersistentAtoConfig = Static<typeof PersistentAtoConfig>;
+
+export type PersistentAtoState = VoteMemory;
+
+export const persistentAtoDetector = defineDetector<PersistentAtoState, typeof PersistentAtoConfig>(
+  {
+    id: 'persistent-ato',
+    summary: 'Slow failed logins against one account in separate bursts over hours and days',
+    configSchema: PersistentAtoConfig,
+    stateKey: (event) => event.request.ip,
+    stateTtlMs: (config) => config.lookbackMs,
+
+    tallies(event, config) {
+      const { app, usernameHash, id } = event.request;
+      if (event.auth?.outcome !== 'failure' || !usernameHash) return [];
+      return [
+        {
+          kind: 'members',
+          name: 'account-failures',
+          key: `${app}|${usernameHash}`,
+          member: id,
+          windowMs: config.lookbackMs,
+          retentionMs: config.lookbackMs,
+          maxMembers: config.maxAttempts,
+          list: config.maxAttempts,
+        },
+      ];
+    },
+
+    evaluate({ event, state, config, tallies }) {
+      const failures = tallies?.['account-failures'];
+      if (!failures) return { state };
+      const ts = event.request.ts;
+      // Only what happened up to this attempt: a late event is judged on its own past.
+      const times = failures.members.map((m) => m.score).filter((t) => t <= ts);
+      let bursts = times.length > 0 ? 1 : 0;
+      for (let i = 1; i < times.length; i++)
+        if (times[i] - times[i - 1] >= config.burstGapMs) bursts++;
+      const span = times.length > 0 ? times[times.length - 1] - times[0] : 0;
+      const persistent =
+        times.length >= config.minFailures &&
+        bursts >= config.minBursts &&
+        span >= config.minSpanMs;
+      if (!persistent) return { state };
+      const { vote, memory } = castVote(state ?? {}, 'bot', ts, config.repeatVoteMs, () => ({
+        score: Math.min(1, bursts / (config.minBursts * 2) + 0.5),
+        evidence: [
+          {
+            metric: 'account_failed_logins',
+            value: times.length,
+            threshold: config.minFailures,
+            detail: `last ${config.lookbackMs} ms`,
+          },
+          {
+            metric: 'attempt_bursts',
+            value: bursts,
+            threshold: config.minBursts,
+            detail: `separated by ≥ ${config.burstGapMs} ms`,
+          },
+          { metric: 'attempt_span_ms', value: span, threshold: config.minSpanMs },
+        ],
+      }));
+      return { state: memory, ...(vote ? { vote } : {}) };
+    },
+  },
+);

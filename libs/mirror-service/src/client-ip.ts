@@ -1,0 +1,141 @@
+/**
+ * The client address of a request that reached the edge through proxies. Forwarding headers
+ * (X-Forwarded-For, Forwarded, X-Real-IP) are believed only when the peer is a configured trusted
+ * proxy, and X-Forwarded-For / Forwarded chains are read from the right, skipping trusted hops,
+ * so a client cannot choose its address by sending the headers itself.
+ */
+import ipaddr from 'ipaddr.js';
+
+type Addr = ipaddr.IPv4 | ipaddr.IPv6;
+type Range = [Addr, number];
+
+/**
+ * Parses an address strictly: dotted-quad IPv4 (not `1` or octal `010.0.0.1`, which ipaddr.js
+ * would also accept) or IPv6 (a zone index is dropped); IPv4-mapped IPv6 becomes IPv4.
+ */
+export function parseAddress(text: string): Addr | undefined {
+  const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
+  if (!bare.includes(':')) {
+    return ipaddr.IPv4.isValidFourPartDecimal(bare) ? ipaddr.IPv4.parse(bare) : undefined;
+  }
+  if (!ipaddr.IPv6.isValid(bare)) return undefined;
+  const addr = ipaddr.IPv6.parse(bare);
+  return addr.isIPv4MappedAddress() ? addr.toIPv4Address() : addr;
+}
+
+/**
+ * A dotted quad in canonical form (no leading zeros, each part ≤ 255): the same set
+ * ipaddr.js's isValidFourPartDecimal accepts, checked without building an address object —
+ * the mirror agent checks an address per request.
+ */
+const DOTTED_QUAD =
+  /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Recently canonicalised IPv6 texts: a client sends many requests, parsing each is costly. */
+const recent = new Map<string, string | undefined>();
+
+/** The canonical text of an address (`::ffff:1.2.3.4` → `1.2.3.4`), or undefined. */
+export function canonicalAddress(text: string): string | undefined {
+  // The common case, a plain dotted quad, needs no parsing beyond the check.
+  if (DOTTED_QUAD.test(text)) return text;
+  if (text.length > 64) return undefined;
+  if (recent.has(text)) return recent.get(text);
+  const canonical = parseAddress(text)?.toString();
+  if (recent.size >= 10_000) recent.clear();
+  recent.set(text, canonical);
+  return canonical;
+}
+
+/** Strips a port (`1.2.3.4:5678`, `[::1]:443`) and quotes/brackets from a forwarding hop. */
+export function stripHop(hop: string): string {
+  let text = hop.trim();
+  if (text.startsWith('"') && text.endsWith('"') && text.length >= 2) text = text.slice(1, -1);
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracketed) return bracketed[1];
+  const v4WithPort = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(text);
+  return v4WithPort ? v4WithPort[1] : text;
+}
+
+export class TrustedProxies {
+  private readonly ranges: Range[];
+
+  /** @param cidrs addresses or CIDRs, IPv4 or IPv6; throws naming a value that is neither. */
+  constructor(cidrs: readonly string[]) {
+    this.ranges = cidrs.map((cidr) => {
+      const slash = cidr.indexOf('/');
+      if (slash !== -1) {
+        const addr = parseAddress(cidr.slice(0, slash));
+        let parsed: [Addr, number];
+        try {
+          parsed = ipaddr.parseCIDR(cidr);
+        } catch {
+          throw new Error(`"${cidr}" is not an IP address or CIDR (example: 10.0.0.0/8, ::1)`);
+        }
+        if (!addr) throw new Error(`"${cidr}" is not an IP address or CIDR`);
+        // ::ffff:10.0.0.0/104 covers the same clients as 10.0.0.0/8.
+        const mapped = parsed[0].kind() === 'ipv6' && addr.kind() === 'ipv4';
+        return [addr, mapped ? Math.max(0, parsed[1] - 96) : parsed[1]] as Range;
+      }
+      const addr = parseAddress(cidr);
+      if (!addr) throw new Error(`"${cidr}" is not an IP address or CIDR (example: 10.0.0.0/8)`);
+      return [addr, addr.kind() === 'ipv4' ? 32 : 128] as Range;
+    });
+  }
+
+  get size(): number {
+    return this.ranges.length;
+  }
+
+  isTrusted(address: Addr | string | undefined): boolean {
+    if (this.ranges.length === 0 || address === undefined) return false;
+    const addr = typeof address === 'string' ? parseAddress(address) : address;
+    if (!addr) return false;
+    for (const [range, prefix] of this.ranges) {
+      if (range.kind() === addr.kind() && addr.match(range, prefix)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The client address given the TCP peer of the edge and the request's headers (lower-case
+   * names). Returns undefined when the peer itself is not an address.
+   */
+  clientIp(peer: string, headers: ReadonlyMap<string, string>): string | undefined {
+    const peerText = canonicalAddress(stripHop(peer));
+    if (peerText === undefined) return undefined;
+    if (!this.isTrusted(peerText)) return peerText;
+    const xff = headers.get('x-forwarded-for');
+    if (xff) return this.walk(xff.split(','), peerText);
+    const forwarded = headers.get('forwarded');
+    if (forwarded) return this.walk(forwardedFor(forwarded), peerText);
+    const real = headers.get('x-real-ip');
+    if (real) return canonicalAddress(stripHop(real)) ?? peerText;
+    return peerText;
+  }
+
+  /** Right to left: the first hop that is not a trusted proxy (or the left-most one). */
+  private walk(hops: string[], peer: string): string {
+    let client = peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = canonicalAddress(stripHop(hops[i]));
+      // A malformed or obfuscated hop ("unknown", "_hidden"): believe nothing to its left.
+      if (hop === undefined) return client;
+      client = hop;
+      if (!this.isTrusted(hop)) return hop;
+    }
+    return client;
+  }
+}
+
+/** The `for=` values of an RFC 7239 Forwarded header, in order. */
+export function forwardedFor(header: string): string[] {
+  const out: string[] = [];
+  for (const element of header.split(',')) {
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq === -1) continue;
+      if (pair.slice(0, eq).trim().toLowerCase() === 'for') out.push(pair.slice(eq + 1).trim());
+    }
+  }
+  return out;
+}
