@@ -113,6 +113,14 @@ describe('ForwardAuth', () => {
     expect(slowed.headers['x-moat-reason']).toBe('graylist-rate');
   });
 
+  it('keeps to 401/403 for a caller that does not say it is Traefik or Envoy', () => {
+    const { ask } = setup();
+    ask('198.51.100.11');
+    ask('198.51.100.11');
+    const slowed = ask('198.51.100.11');
+    expect([slowed.status, slowed.headers['x-moat-status']]).toEqual([403, '429']);
+  });
+
   it('gives NGINX a 403 carrying the real status, since auth_request passes on 401/403 only', () => {
     const { ask } = setup();
     const nginx = { 'x-original-uri': '/api/products/1' };
@@ -138,7 +146,8 @@ describe('ForwardAuth', () => {
 
   it('renders an HTML block page when configured or asked for', () => {
     const { ask } = setup(new BlockResponses({ format: 'auto', status: 451 }));
-    const html = ask('203.0.113.7', { accept: 'text/html,application/xhtml+xml' });
+    const traefik = { 'x-forwarded-uri': '/' };
+    const html = ask('203.0.113.7', { ...traefik, accept: 'text/html,application/xhtml+xml' });
     expect(html.status).toBe(451);
     expect(html.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(html.body).toContain('Access denied');

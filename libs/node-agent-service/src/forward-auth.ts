@@ -7,10 +7,11 @@
  * | Traefik ForwardAuth | `GET /v1/check` | `X-Forwarded-Uri`, `X-Forwarded-Method` | 204 | any status, body and headers reach the client |
  * | Envoy ext_authz (HTTP, `path_prefix: /v1/check`) | the original method, `/v1/check<original path>` | the path | 200 (Envoy allows on 200 only) | any status, body and allowed headers reach the client |
  *
- * NGINX treats any status but 2xx, 401 and 403 as an error (500 for the client), so for a
- * caller that sends `X-Original-URI`/`X-Original-URL` a graylisted client over its rate is
- * answered 403 with `X-Moat-Status: 429` and `Retry-After`, which the NGINX configuration turns
- * into a 429 (see apps/node-agent/test/nginx and docs/OPERATIONS.md). Every answer carries
+ * NGINX treats any status but 2xx, 401 and 403 as an error (500 for the client), so unless the
+ * caller is known to pass any status on (Traefik, which sends `X-Forwarded-Uri`, and Envoy's
+ * path form) a graylisted client over its rate is answered 403 with `X-Moat-Status: 429` and
+ * `Retry-After`, which the NGINX configuration turns into a 429 (see apps/node-agent/test/nginx
+ * and docs/OPERATIONS.md); so is a configured block status other than 401/403. Every answer carries
  * `X-Moat-Action` (allow | deny | graylist), `X-Moat-Reason` and `X-Moat-Client-Ip`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -50,14 +51,17 @@ export class ForwardAuth {
     const envoy = request.url.length > CHECK_PATH.length && request.url[CHECK_PATH.length] === '/';
     let uri: string | undefined;
     let method: string | undefined;
-    let nginx = false;
+    // Only Traefik (X-Forwarded-Uri) and Envoy (the path form) are known to pass any status on;
+    // everyone else — NGINX and ingress-nginx above all — gets 401/403 only.
+    let limitedStatuses = false;
     if (envoy) {
       uri = request.url.slice(CHECK_PATH.length);
       method = request.method;
     } else {
       const original = one(headers['x-original-uri']) ?? one(headers['x-original-url']);
-      nginx = original !== undefined;
-      uri = original ?? one(headers['x-forwarded-uri']);
+      const traefik = one(headers['x-forwarded-uri']);
+      limitedStatuses = original !== undefined || traefik === undefined;
+      uri = original ?? traefik;
       method = one(headers['x-original-method']) ?? one(headers['x-forwarded-method']);
     }
     const enforcement = this.options.enforcer.enforce(clientIp, method, uri, 'forward-auth');
@@ -71,7 +75,7 @@ export class ForwardAuth {
     }
     const answer = this.options.responses.render(enforcement, one(headers.accept));
     answer.headers['x-moat-client-ip'] = clientIp ?? '';
-    if (nginx && answer.status !== 401 && answer.status !== 403) {
+    if (limitedStatuses && answer.status !== 401 && answer.status !== 403) {
       // auth_request passes on 401 and 403 only; the real status travels in a header.
       answer.headers['x-moat-status'] = String(answer.status);
       answer.status = 403;
