@@ -20,3 +20,4 @@ export * from './probe';
 export * from './config-follower';
 export * from './state/structure-store';
 export * from './state/tally-store';
+export * from './state/redis-client';

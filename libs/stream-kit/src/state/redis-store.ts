@@ -1,5 +1,6 @@
 /** Redis StateStore: MGET to read a batch's state, one pipeline to write it back. */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { connectRedis, createRedisClient } from './redis-client';
 import type { StateStore, StateWrite } from './state-store';
 
 export interface RedisStoreOptions {
@@ -13,23 +14,11 @@ export class RedisStateStore implements StateStore {
   private readonly redis: Redis;
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.redis = new Redis(options.url, {
-      lazyConnect: true,
-      keyPrefix: options.prefix,
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
-    });
+    this.redis = createRedisClient(options);
   }
 
   async connect(): Promise<void> {
-    try {
-      await this.redis.connect();
-      await this.redis.ping();
-    } catch (err) {
-      throw new Error(
-        `Cannot reach Redis at ${this.options.url} (${(err as Error).message}): start Redis or set REDIS_URL.`,
-      );
-    }
+    await connectRedis(this.redis, this.options.url);
   }
 
   /** Where this store connects (for companion stores that share its Redis and prefix). */

@@ -8,7 +8,8 @@
  * RedisStructureStore is for the distributed runtime; MemoryStructureStore (exact sets in
  * place of HyperLogLogs) for the standalone runtime and unit tests.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { connectRedis, createRedisClient } from './redis-client';
 
 export interface ScoredMember {
   member: string;
@@ -56,24 +57,11 @@ export class RedisStructureStore implements StructureStore {
   private readonly redis: Redis;
 
   constructor(private readonly options: RedisStructureOptions) {
-    this.redis = new Redis(options.url, {
-      lazyConnect: true,
-      keyPrefix: options.prefix,
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
-    });
+    this.redis = createRedisClient(options);
   }
 
   async connect(): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    try {
-      await this.redis.connect();
-      await this.redis.ping();
-    } catch (err) {
-      throw new Error(
-        `Cannot reach Redis at ${this.options.url} (${(err as Error).message}): start Redis or set REDIS_URL.`,
-      );
-    }
+    await connectRedis(this.redis, this.options.url);
   }
 
   async get(keys: string[]): Promise<(string | null)[]> {

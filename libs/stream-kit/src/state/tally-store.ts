@@ -19,7 +19,8 @@
  * RedisTallyStore is for the distributed runtime; MemoryTallyStore (exact sets for HyperLogLogs)
  * for the standalone runtime and tests.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { connectRedis, createRedisClient } from './redis-client';
 import { RedisStateStore } from './redis-store';
 import type { StateStore } from './state-store';
 
@@ -133,12 +134,7 @@ export class RedisTallyStore implements TallyStore {
   private readonly redis: TallyRedis;
 
   constructor(private readonly options: RedisTallyOptions) {
-    const redis = new Redis(options.url, {
-      lazyConnect: true,
-      keyPrefix: options.prefix,
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
-    });
+    const redis = createRedisClient(options);
     redis.defineCommand('tallyZset', { numberOfKeys: 1, lua: APPLY_ZSET });
     redis.defineCommand('tallyHll', { lua: APPLY_HLL });
     redis.defineCommand('tallyClaim', { numberOfKeys: 2, lua: CLAIM });
@@ -146,15 +142,7 @@ export class RedisTallyStore implements TallyStore {
   }
 
   async connect(): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    try {
-      await this.redis.connect();
-      await this.redis.ping();
-    } catch (err) {
-      throw new Error(
-        `Cannot reach Redis at ${this.options.url} (${(err as Error).message}): start Redis or set REDIS_URL.`,
-      );
-    }
+    await connectRedis(this.redis, this.options.url);
   }
 
   async apply(ops: TallyOp[]): Promise<TallyResult[]> {
