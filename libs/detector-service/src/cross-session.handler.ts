@@ -170,3 +170,19 @@ export function crossSessionHandler(
     return outcome;
   };
 }
+
+/**
+ * The handler a detector is hosted with, in the service and in replay alike: detectors that
+ * keep cross-session tallies need the cross-session host, the others the keyed one.
+ */
+export function hostedDetectorHandler(
+  detector: AnyDetector,
+  config: unknown,
+  store: StateStore,
+  tallies: TallyStore | undefined,
+  options: BaselineBookOptions = {},
+): BatchHandler<SessionEvent> {
+  if (!detector.tallies) return detectorHandler(detector, config, store, options);
+  if (!tallies) throw new Error(`detector ${detector.id} needs a tally store to be hosted`);
+  return crossSessionHandler(detector, config, store, tallies, options);
+}

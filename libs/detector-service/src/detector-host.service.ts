@@ -17,8 +17,7 @@ import {
   type TallyStore,
 } from '@moat/stream-kit';
 import type { BaselineBookOptions } from './baseline-book';
-import { crossSessionHandler } from './cross-session.handler';
-import { detectorHandler } from './detector.processor';
+import { hostedDetectorHandler } from './cross-session.handler';
 
 export const HOSTED_DETECTORS = Symbol('HOSTED_DETECTORS');
 export const DETECTOR_HOST_OPTIONS = Symbol('DETECTOR_HOST_OPTIONS');
@@ -50,15 +49,13 @@ export class DetectorHostService implements OnApplicationBootstrap, BeforeApplic
           service,
           groupId: service,
           input: 'events',
-          handler: detector.tallies
-            ? crossSessionHandler(
-                detector,
-                config,
-                this.runtime.store,
-                await this.tallyStore(),
-                this.options,
-              )
-            : detectorHandler(detector, config, this.runtime.store, this.options),
+          handler: hostedDetectorHandler(
+            detector,
+            config,
+            this.runtime.store,
+            detector.tallies ? await this.tallyStore() : undefined,
+            this.options,
+          ),
         }),
       );
       this.runtime.logger.info(

@@ -9,7 +9,7 @@
  * The populations are generated once for the whole file (the slow part: ~1 min on 2 cores).
  */
 import { codecs, type DetectorId } from '@moat/contracts';
-import type { LabelledEvent } from '@moat/simulator';
+import { BOT_SCENARIOS, type LabelledEvent } from '@moat/simulator';
 import { DETECTORS } from './registry';
 import {
   asVote,
@@ -30,24 +30,8 @@ const both = (...scenarios: string[]) => scenarios.flatMap((s) => [s, `${s}~spoo
  * it by design; outdated-browser has no simulator scenario: see its own spec.)
  */
 const EXPECTED: Record<string, string[]> = {
-  'bad-user-agent': [
-    'scanner-paths',
-    'not-found-storm',
-    'catalogue-enumeration',
-    'slow-drip-scraper',
-    'distributed-scraper',
-    'credential-stuffing',
-    'low-frequency-stuffing',
-    'ip-rotation',
-    'session-rotation',
-    'persistent-ato',
-    'expensive-endpoint',
-    'huge-payload',
-    'huge-download',
-    'flood',
-    'odd-sequence',
-    'critical-endpoint-abuse',
-  ],
+  // Every scenario in its plain variant carries a non-browser User-Agent.
+  'bad-user-agent': [...BOT_SCENARIOS],
   'request-rate': both('flood', 'scanner-paths', 'not-found-storm'),
   // Which campaigns sleep a fixed or uniform time (caught) or arrive at random (not: their gaps
   // are as irregular as people's) is drawn per campaign; these are the seeds' fixed draws.

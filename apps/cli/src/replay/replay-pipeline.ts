@@ -8,7 +8,7 @@
  */
 import type { Decision, Profile, RequestRecord, SessionEvent, Vote } from '@moat/contracts';
 import { topicNames } from '@moat/contracts';
-import { crossSessionHandler, detectorHandler, type HostedDetector } from '@moat/detector-service';
+import { hostedDetectorHandler, type HostedDetector } from '@moat/detector-service';
 import { ScoreProcessor } from '@moat/scoring-service';
 import { sessionizerHandler } from '@moat/sessionizer-service';
 import {
@@ -111,12 +111,9 @@ export class ReplayPipeline {
       handler: sessionizerHandler({ inactivityMs: options.inactivityMs }, this.store),
       offset: 0,
     };
-    // The detector service's choice: tallies need the cross-session host, else the keyed one.
     this.detectors = options.hosted.map(({ detector, config }) => ({
       name: `detector-${detector.id}`,
-      handler: detector.tallies
-        ? crossSessionHandler(detector, config, this.store, this.tallies)
-        : detectorHandler(detector, config, this.store),
+      handler: hostedDetectorHandler(detector, config, this.store, this.tallies),
       offset: 0,
     }));
     const scorer = new ScoreProcessor({
