@@ -122,6 +122,49 @@ describe('log parsers on hostile input', () => {
     for (const { parse: any } of parsers) assertUsable(any(`${huge}\r`));
   });
 
+  it('never throw on arbitrary text behind CRI and syslog prefixes, and hold little', () => {
+    const wrapped = LOG_FORMATS.map((format) => ({
+      format,
+      parse: createLineParser({ format, maxLineBytes: 2048 }),
+    }));
+    const prefix = fc.constantFrom(
+      '2025-12-31T17:40:00.000000100+01:00 stdout F ',
+      '2025-12-31T17:40:00Z stderr P ',
+      '2025-12-31T17:40:00Z stdout P:x ',
+      '2025-12-31T17:40:00Z stdout F',
+      'Sep 15 16:13:46 web nginx[1]: ',
+      '2021-09-15T16:13:46.123456+02:00 web nginx: ',
+      '<190>Sep 15 16:13:46 web nginx: ',
+      '2021/09/30 09:23:53 [error] 1#1: ',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            prefix,
+            fc.oneof(
+              fc.string({ unit: 'binary', maxLength: 600 }),
+              fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+              fc.constant(JSON.stringify(validJsonLine)),
+            ),
+          ),
+          { maxLength: 12 },
+        ),
+        (lines) => {
+          for (const [head, text] of lines) {
+            for (const { parse } of wrapped) assertUsable(parse(head + text));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // A flood of partial pieces is bounded by the limit, not held.
+    const parse = createLineParser({ format: 'nginx-json', maxLineBytes: 4096 });
+    for (let i = 0; i < 10_000; i++) parse(`2025-12-31T17:40:00Z stdout P ${'x'.repeat(1000)}`);
+    const end = parse(`2025-12-31T17:40:00Z stdout F ${JSON.stringify(validJsonLine)}`);
+    expect(end.ok ? 'parsed' : end.reason).toMatch(/over 4096 characters/);
+  });
+
   it('cannot be made to shift fields by a header value (text logs are escaped by NGINX)', () => {
     const parse = createLineParser({ format: 'combined' });
     fc.assert(

@@ -22,6 +22,8 @@ import type { RequestSource } from './normaliser';
 const SOURCE_OF: Record<LogFormat, RequestSource> = {
   'nginx-json': 'nginx-json',
   combined: 'nginx-text',
+  common: 'nginx-text',
+  'vhost-combined': 'nginx-text',
   envoy: 'envoy',
   mirror: 'http',
   moat: 'http',
@@ -132,6 +134,8 @@ export class MirrorIntakeService implements OnApplicationBootstrap, BeforeApplic
             format,
             fields: sources.fields,
             logFormat: sources.logFormat,
+            // One parser for every sender: a CRI piece could be joined to another's line.
+            joinCriPieces: false,
           }),
           source: SOURCE_OF[format],
           maxLineBytes: sources.maxLineBytes,
@@ -152,6 +156,7 @@ export class MirrorIntakeService implements OnApplicationBootstrap, BeforeApplic
               format,
               fields: sources.fields,
               logFormat: sources.logFormat,
+              maxLineBytes: sources.maxLineBytes,
             }),
             checkpointDir,
             startAt,

@@ -2,6 +2,7 @@
 import { bool, cidrList, duration, makeValidator, num, secret, str } from '@moat/config';
 import { checkFieldMap, type FieldMap } from './sources/access-log';
 import { compileLogFormat } from './sources/log-format';
+import { LOG_FORMATS } from './sources/line-parser';
 
 /** host:port to listen on, or empty for off. */
 const listenAddress = makeValidator<{ host: string; port: number } | undefined>((input) => {
@@ -29,7 +30,7 @@ const logFormat = makeValidator<string>((input) => {
   return input;
 });
 
-const FORMATS = ['nginx-json', 'combined', 'envoy', 'mirror'];
+const FORMATS = LOG_FORMATS.filter((format) => format !== 'moat');
 
 export const mirrorEnv = {
   MOAT_HASH_SECRET: secret({
@@ -77,7 +78,7 @@ export const mirrorEnv = {
   }),
   MOAT_LOG_FORMAT: logFormat({
     default: 'combined',
-    desc: 'NGINX log_format of text logs (format combined): the format string or a preset (combined, main)',
+    desc: 'NGINX log_format of text logs (format combined): the format string or a preset (combined, main, common, vhost-combined)',
   }),
   MOAT_TAIL_FILES: str({ default: '', desc: 'access log files to follow, comma-separated' }),
   MOAT_TAIL_FORMAT: str({

@@ -35,6 +35,20 @@ export const ENVOY_FIELDS: FieldMap = {
   ja4: 'ja4',
 };
 
+/**
+ * The keys of Envoy Gateway's default JSON access log, which names most fields after the header
+ * they come from (`x-envoy-origin-path`, `:authority`, `user-agent`, …): read where the key of
+ * ENVOY_FIELDS is absent.
+ */
+export const ENVOY_GATEWAY_FIELDS: FieldMap = {
+  request_uri: 'x-envoy-origin-path',
+  host: ':authority',
+  upstream_service_time_ms: 'x-envoy-upstream-service-time',
+  http_x_forwarded_for: 'x-forwarded-for',
+  http_user_agent: 'user-agent',
+  request_id: 'x-request-id',
+};
+
 /** The canonical fields a mapping may name (besides any `http_<header>`). */
 export const CANONICAL_FIELDS = [
   'msec',
@@ -186,13 +200,15 @@ export function headerOfVariable(variable: string): string {
  * @param read       canonical field reader
  * @param headerVars canonical `http_*` names present in the record, in the record's order
  * @param requireTime reject a record without a time (replay) instead of using the arrival time
+ * @param fallbackTime the time of a record without its own (a wrapper's, e.g. CRI), RFC 3339
  */
 export function accessEntry(
   read: FieldReader,
   headerVars: readonly string[],
   requireTime: boolean,
+  fallbackTime?: string,
 ): Converted {
-  const ts = eventTime(read);
+  const ts = eventTime(read) ?? (fallbackTime === undefined ? undefined : Date.parse(fallbackTime));
   if (ts === undefined && requireTime) {
     return { ok: false, reason: 'no time field (msec, time_iso8601 or time_local)' };
   }

@@ -141,6 +141,33 @@ describe('FileTailSource', () => {
     expect(paths(other.producer.records)).toEqual(['/p/2']);
   });
 
+  it('follows a Kubernetes container log (CRI): pieces of a long line are joined, not counted bad', async () => {
+    const { path, tail, producer, metrics } = setup();
+    const cri = (stream: string, tag: string, text: string) =>
+      `2025-12-31T16:40:00.000000001Z ${stream} ${tag} ${text}\n`;
+    const long = line(2, `/p/2/${'q'.repeat(300)}`).trimEnd();
+    writeFileSync(
+      path,
+      cri('stdout', 'F', line(1).trimEnd()) +
+        cri('stdout', 'P', long.slice(0, 100)) +
+        cri('stderr', 'F', 'nginx: [warn] something unrelated') +
+        cri('stdout', 'P', long.slice(100, 200)) +
+        cri('stdout', 'F', long.slice(200)) +
+        `Sep 15 16:13:46 web nginx: ${line(3)}`,
+    );
+    const source = tail();
+    source.start();
+    await until('three lines', () => producer.records.length === 3);
+    await source.stop();
+    expect(paths(producer.records)).toEqual(['/p/1', `/p/2/${'q'.repeat(300)}`, '/p/3']);
+    expect(
+      await counterValue(metrics, 'moat_mirror_rejected_total', {
+        source: 'file',
+        reason: 'malformed',
+      }),
+    ).toBe(1); // the stderr line, not the pieces
+  });
+
   it('stops reading while the broker fails and publishes everything once it is back', async () => {
     const { path, tail, producer } = setup();
     producer.failing = true;

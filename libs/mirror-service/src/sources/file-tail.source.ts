@@ -144,7 +144,8 @@ export class FileTailSource {
             if (line.length === 0) return;
             const parsed = this.options.parser(line);
             if (!parsed.ok || parsed.kind !== 'input') {
-              malformed++;
+              // A piece of a split line (CRI) is published with the line it completes.
+              if (parsed.ok || !parsed.pending) malformed++;
               return;
             }
             const submission: Submission = { input: parsed.entry.input, source: parsed.source };

@@ -261,6 +261,254 @@ describe('combined and custom text formats', () => {
   });
 });
 
+const combinedLine =
+  '203.0.113.7 - alice [24/Nov/2025:16:00:00 +0000] "GET /api/products/42?page=2 HTTP/1.1" 200 5120 "https://shop.example/" "Mozilla/5.0 (Windows NT 10.0)"';
+const clfLine =
+  '172.17.0.1 - - [29/Sep/2021:12:37:05 +0000] "GET /x.php?a=http://cirt.net/rfiinc.txt?? HTTP/1.1" 404 196';
+const envoyGatewayLine =
+  '{"start_time":"2025-12-31T16:40:00.100Z","method":"GET","x-envoy-origin-path":"/page-01","response_code":404,"user-agent":"Mozilla/5.0","downstream_remote_address":"10.0.0.13:40000",":authority":"crawl.internal"}';
+
+const reason = (parsed: ParsedLine) => (parsed.ok ? 'parsed' : parsed.reason);
+
+describe('common and vhost-combined', () => {
+  it('reads the Common Log Format (no referer, no user agent)', () => {
+    const parse = createLineParser({ format: 'common', logFormat: 'combined' });
+    expect(input(parse(clfLine))).toEqual({
+      ts: Date.UTC(2021, 8, 29, 12, 37, 5),
+      ip: '172.17.0.1',
+      method: 'GET',
+      path: '/x.php?a=http://cirt.net/rfiinc.txt??',
+      status: 404,
+      responseBytes: 196,
+      partialHeaders: true,
+    });
+    // Also as the `common` preset of a text log_format.
+    const preset = createLineParser({ format: 'combined', logFormat: 'common' });
+    expect(input(preset(clfLine)).path).toBe('/x.php?a=http://cirt.net/rfiinc.txt??');
+    expect(reason(parse('172.17.0.1 - - [29/Sep/2021:12:37:05 +0000] "GET /" 404'))).toBe(
+      'line does not match the log format',
+    );
+  });
+
+  it('reads combined with the virtual host first, with or without a port', () => {
+    const parse = createLineParser({ format: 'vhost-combined' });
+    expect(input(parse(`memze.ro ${combinedLine} "-"`))).toMatchObject({
+      ip: '203.0.113.7',
+      host: 'memze.ro',
+      path: '/api/products/42?page=2',
+      headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0)' },
+    });
+    expect(input(parse(`shop.example:443 ${combinedLine}`)).host).toBe('shop.example:443');
+    expect(reason(parse(combinedLine))).toBe('line does not match the log format');
+  });
+});
+
+describe('envoy gateway keys', () => {
+  it("reads Envoy Gateway's default JSON keys, the address with its port", () => {
+    const parse = createLineParser({ format: 'envoy', requireTime: true });
+    expect(input(parse(envoyGatewayLine))).toEqual({
+      ts: Date.UTC(2025, 11, 31, 16, 40, 0, 100),
+      ip: '10.0.0.13',
+      method: 'GET',
+      path: '/page-01',
+      status: 404,
+      host: 'crawl.internal',
+      partialHeaders: true,
+      headers: { 'user-agent': 'Mozilla/5.0' },
+    });
+    const full = input(
+      parse(
+        JSON.stringify({
+          start_time: '2025-04-09T11:44:45.639Z',
+          method: 'POST',
+          'x-envoy-origin-path': '/api/login?x=1',
+          protocol: 'HTTP/1.1',
+          response_code: 401,
+          bytes_received: 120,
+          bytes_sent: 30,
+          duration: 9,
+          'x-envoy-upstream-service-time': '7',
+          'x-forwarded-for': '203.0.113.9',
+          'user-agent': 'curl/7.88.1',
+          'x-request-id': 'ab1e4da7-5f1d',
+          ':authority': 'api.example',
+          upstream_host: null,
+          downstream_remote_address: '[2001:db8::5]:34805',
+        }),
+      ),
+    );
+    expect(full).toMatchObject({
+      id: 'ab1e4da7-5f1d',
+      ip: '2001:db8::5',
+      host: 'api.example',
+      path: '/api/login?x=1',
+      status: 401,
+      latencyMs: 7,
+      headers: { 'x-forwarded-for': '203.0.113.9', 'user-agent': 'curl/7.88.1' },
+    });
+  });
+
+  it('prefers the usual key, and a mapping in --fields over both', () => {
+    const both = JSON.stringify({
+      start_time: '2025-04-09T11:44:45.639Z',
+      method: 'GET',
+      path: '/usual',
+      'x-envoy-origin-path': '/gateway',
+      response_code: 200,
+      downstream_remote_address: '10.1.2.3:1',
+      route: '/mapped',
+    });
+    expect(input(createLineParser({ format: 'envoy' })(both)).path).toBe('/usual');
+    const mapped = createLineParser({ format: 'envoy', fields: { request_uri: 'nowhere' } });
+    expect(reason(mapped(both))).toMatch(/no request URI/);
+  });
+});
+
+describe('syslog-wrapped lines', () => {
+  const parse = createLineParser({ format: 'combined', requireTime: true });
+  const wrapped = `Sep 15 16:13:46 ip-172-31-43-28.us-east-2.compute.internal nginx[2869]: ${combinedLine}`;
+
+  it("reads the line inside, in its own time (the syslog header's has no year)", () => {
+    expect(input(parse(wrapped))).toEqual(input(parse(combinedLine)));
+    expect(input(parse(`2025-11-24T17:00:00.123+01:00 web nginx: ${combinedLine}`)).ts).toBe(
+      Date.UTC(2025, 10, 24, 16),
+    );
+    expect(input(parse(`<190>Nov 24 16:00:00 web nginx: ${combinedLine}`)).ip).toBe('203.0.113.7');
+    const json = createLineParser({ format: 'nginx-json' });
+    expect(input(json(`Sep 15 16:13:46 web nginx: ${JSON.stringify(nginxLine)}`)).path).toBe(
+      nginxLine.request_uri,
+    );
+  });
+
+  it('says why it skips a wrapped line', () => {
+    expect(reason(parse('Sep 15 16:13:46 web nginx: hello'))).toBe(
+      'line does not match the log format',
+    );
+    expect(reason(parse('Sep 15 16:13:46 web nginx: '))).toBe('line does not match the log format');
+  });
+
+  it('reads a custom format whose first field only looks like a syslog header', () => {
+    const custom = createLineParser({
+      format: 'combined',
+      logFormat: '$time_iso8601 $host $request_method $request_uri: $status $remote_addr',
+    });
+    expect(input(custom('2025-11-24T16:00:00Z web GET /x: 200 192.0.2.1'))).toMatchObject({
+      host: 'web',
+      path: '/x',
+      ip: '192.0.2.1',
+    });
+  });
+});
+
+describe('CRI-wrapped lines (Kubernetes container logs)', () => {
+  const cri = (time: string, stream: string, tag: string, text: string) =>
+    `${time} ${stream} ${tag} ${text}`;
+
+  it("reads the line inside in its own time, or in the runtime's when it has none", () => {
+    const parse = createLineParser({ format: 'envoy', requireTime: true });
+    const parsed = input(
+      parse(cri('2025-12-31T17:40:00.000000100+01:00', 'stdout', 'F', envoyGatewayLine)),
+    );
+    expect(parsed).toEqual(input(parse(envoyGatewayLine)));
+    const timeless = createLineParser({
+      format: 'combined',
+      logFormat: '$remote_addr "$request" $status',
+      requireTime: true,
+    });
+    expect(reason(timeless('192.0.2.1 "GET / HTTP/1.1" 200'))).toMatch(/no time field/);
+    expect(
+      input(
+        timeless(cri('2025-12-31T16:40:00.25Z', 'stdout', 'F', '192.0.2.1 "GET / HTTP/1.1" 200')),
+      ).ts,
+    ).toBe(Date.UTC(2025, 11, 31, 16, 40, 0, 250));
+    const mirror = createLineParser({ format: 'mirror', requireTime: true });
+    expect(
+      input(
+        mirror(
+          cri(
+            '2025-12-31T16:40:00Z',
+            'stdout',
+            'F',
+            '{"ip":"192.0.2.1","method":"GET","path":"/","status":200}',
+          ),
+        ),
+      ).ts,
+    ).toBe(Date.UTC(2025, 11, 31, 16, 40));
+    expect(
+      input(
+        createLineParser({ format: 'combined' })(
+          cri('2025-12-31T16:40:00Z', 'stderr', 'F', combinedLine),
+        ),
+      ).ip,
+    ).toBe('203.0.113.7');
+  });
+
+  it('joins partial pieces with the full one that ends them, per stream', () => {
+    const parse = createLineParser({ format: 'nginx-json' });
+    const text = JSON.stringify({ ...nginxLine, http_user_agent: 'u'.repeat(40) });
+    const [a, b, c] = [text.slice(0, 30), text.slice(30, 80), text.slice(80)];
+    const t = '2025-12-31T16:40:00Z';
+    const first = parse(cri(t, 'stdout', 'P', a));
+    expect(first).toEqual({
+      ok: false,
+      reason: 'CRI partial line, joined with the line that completes it',
+      pending: true,
+    });
+    // A full line of the other stream in between is its own line.
+    expect(input(parse(cri(t, 'stderr', 'F', JSON.stringify(nginxLine)))).path).toBe(
+      nginxLine.request_uri,
+    );
+    expect(parse(cri(t, 'stdout', 'P', b))).toMatchObject({ ok: false, pending: true });
+    const joined = input(parse(cri(t, 'stdout', 'F', c)));
+    expect(joined.headers?.['user-agent']).toBe('u'.repeat(40));
+    // The state is clear afterwards.
+    expect(input(parse(cri(t, 'stdout', 'F', JSON.stringify(nginxLine)))).path).toBe(
+      nginxLine.request_uri,
+    );
+  });
+
+  it('drops a joined line over the limit whole, holding no more than the limit', () => {
+    const parse = createLineParser({ format: 'nginx-json', maxLineBytes: 100 });
+    const t = '2025-12-31T16:40:00Z';
+    expect(parse(cri(t, 'stdout', 'P', 'x'.repeat(60)))).toMatchObject({ pending: true });
+    const over = 'CRI line joined from partial lines is over 100 characters';
+    expect(reason(parse(cri(t, 'stdout', 'P', 'x'.repeat(60))))).toBe(over);
+    expect(reason(parse(cri(t, 'stdout', 'P', 'x'.repeat(10))))).toBe(over);
+    expect(reason(parse(cri(t, 'stdout', 'F', '}')))).toBe(over);
+    // The next line reads normally.
+    expect(input(parse(cri(t, 'stdout', 'F', JSON.stringify(nginxLine)))).ip).toBe('203.0.113.7');
+    // An F that makes the joined line too long.
+    parse(cri(t, 'stdout', 'P', 'x'.repeat(60)));
+    expect(reason(parse(cri(t, 'stdout', 'F', 'x'.repeat(60))))).toBe(over);
+  });
+
+  it('skips pieces where they cannot be joined, and says why for empty or bad lines', () => {
+    const parse = createLineParser({ format: 'nginx-json', joinCriPieces: false });
+    const t = '2025-12-31T16:40:00Z';
+    expect(parse(cri(t, 'stdout', 'P', '{"a":'))).toEqual({
+      ok: false,
+      reason: 'CRI partial line, not joined from this source',
+    });
+    expect(reason(parse(`${t} stdout F`))).toBe('empty CRI log line');
+    expect(reason(parse(cri(t, 'stdout', 'F', '{"remote_addr":')))).toMatch(/^invalid JSON/);
+  });
+});
+
+describe('nginx error log lines', () => {
+  it('are skipped as what they are, whatever the format', () => {
+    const line =
+      '2021/09/30 09:23:53 [error] 1925800#1925800: *17 user "foo" was not found in "/tmp/a.htpasswd", client: 127.0.0.1, server: _, request: "GET / HTTP/1.1", host: "localhost"';
+    for (const format of ['combined', 'common', 'nginx-json', 'envoy'] as const) {
+      expect(reason(createLineParser({ format })(line))).toBe(
+        'nginx error log line, not an access log line',
+      );
+    }
+    expect(
+      reason(createLineParser({ format: 'combined' })(`2025-12-31T16:40:00Z stderr F ${line}`)),
+    ).toBe('nginx error log line, not an access log line');
+  });
+});
+
 describe('mirror and moat lines', () => {
   it('validates mirror input and moat.requests.v1 records', () => {
     const mirror = createLineParser({ format: 'mirror' });
@@ -279,8 +527,23 @@ describe('format detection and helpers', () => {
     expect(detectFormat('{"ip":"1.2.3.4","method":"GET","path":"/","status":1}')).toBe('mirror');
     expect(detectFormat('{"v":1,"headerNames":[],"credentials":[],"ip":"1.2.3.4"}')).toBe('moat');
     expect(detectFormat('1.2.3.4 - - [24/Nov/2025:16:00:00 +0000] "GET / HTTP/1.1" 200 1')).toBe(
-      'combined',
+      'common',
     );
+    expect(detectFormat(`${combinedLine} "-"`)).toBe('combined');
+    expect(detectFormat(`shop.example ${combinedLine}`)).toBe('vhost-combined');
+    // What no preset reads is left to combined, which says why line by line.
+    expect(detectFormat('hello world')).toBe('combined');
+  });
+
+  it('sees through CRI and syslog prefixes', () => {
+    expect(detectFormat(`2025-12-31T17:40:00.000000100+01:00 stdout F ${envoyGatewayLine}`)).toBe(
+      'envoy',
+    );
+    expect(detectFormat(`Sep 15 16:13:46 web nginx[2869]: ${combinedLine}`)).toBe('combined');
+    expect(detectFormat(`2025-12-31T16:40:00Z stderr F ${JSON.stringify(nginxLine)}`)).toBe(
+      'nginx-json',
+    );
+    expect(detectFormat(`Sep 15 16:13:46 web nginx: ${clfLine}`)).toBe('common');
   });
 
   it('parses $time_local and undoes escapes', () => {

@@ -13,10 +13,20 @@ export const COMBINED_FORMAT =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
 /** The `main` format of NGINX's default nginx.conf: combined plus X-Forwarded-For. */
 export const MAIN_FORMAT = `${COMBINED_FORMAT} "$http_x_forwarded_for"`;
+/** The Common Log Format (Apache's `common`, NGINX's combined without referer and user agent). */
+export const COMMON_FORMAT =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent';
+/**
+ * Combined with the virtual host in front, as many NGINX configurations log it. Apache's
+ * `vhost_combined` (`host:port` first) reads the same way.
+ */
+export const VHOST_COMBINED_FORMAT = `$host ${COMBINED_FORMAT}`;
 
 export const LOG_FORMAT_PRESETS: Readonly<Record<string, string>> = {
   combined: COMBINED_FORMAT,
   main: MAIN_FORMAT,
+  common: COMMON_FORMAT,
+  'vhost-combined': VHOST_COMBINED_FORMAT,
 };
 
 export interface CompiledLogFormat {
@@ -31,7 +41,7 @@ export interface CompiledLogFormat {
  * quotes of its pieces already joined). Throws one line when it cannot be parsed reliably.
  */
 export function compileLogFormat(format: string): CompiledLogFormat {
-  const source = LOG_FORMAT_PRESETS[format] ?? format;
+  const source = Object.hasOwn(LOG_FORMAT_PRESETS, format) ? LOG_FORMAT_PRESETS[format] : format;
   const literals: string[] = [];
   const variables: string[] = [];
   const token = /\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
