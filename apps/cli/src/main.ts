@@ -13,13 +13,14 @@ import {
   compileLogFormat,
   DEFAULT_API_KEY_HEADERS,
   DEFAULT_SESSION_COOKIES,
+  LOG_FORMAT_PRESETS,
   LOG_FORMATS,
   TrustedProxies,
   splitList,
   type FieldMap,
   type LogFormat,
 } from '@moat/mirror-service';
-import { DEFAULT_PROFILE } from '@moat/scoring-service';
+import { DEFAULT_PROFILE, loadWeights } from '@moat/scoring-service';
 import { loadProfiles } from './replay/profile-file';
 import { formatSummary, replay } from './replay/replay';
 
@@ -29,6 +30,8 @@ interface ReplayFlags {
   fields?: string;
   profile?: string;
   out?: string;
+  votes?: string;
+  weights?: string;
   detectors?: string;
   detectorConfig?: string;
   trustedProxies?: string;
@@ -86,7 +89,10 @@ async function runReplay(log: string, flags: ReplayFlags): Promise<void> {
   new TrustedProxies(trusted); // throws naming a value that is not an address or CIDR
   const env = process.env;
 
+  const weightsFile = flags.weights ?? process.env.MOAT_WEIGHTS_FILE;
+  const weights = weightsFile ? loadWeights(weightsFile) : undefined;
   const out = flags.out ? createWriteStream(flags.out) : process.stdout;
+  const votes = flags.votes ? createWriteStream(flags.votes) : undefined;
   const summary = await replay({
     input: log,
     format: flags.format,
@@ -108,12 +114,15 @@ async function runReplay(log: string, flags: ReplayFlags): Promise<void> {
     verdictHorizonMs: durationMs(flags.verdictHorizon, '--verdict-horizon'),
     maxLineBytes: flags.maxLineBytes,
     extensions: flags.extensions ?? false,
+    ...(weights ? { weights } : {}),
     out,
+    ...(votes ? { votes } : {}),
   });
-  if (out !== process.stdout) {
+  for (const stream of [out, votes]) {
+    if (!stream || stream === process.stdout) continue;
     await new Promise<void>((resolve, reject) => {
-      out.once('error', reject);
-      out.end(resolve);
+      stream.once('error', reject);
+      stream.end(resolve);
     });
   }
   process.stderr.write(
@@ -140,7 +149,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--log-format <format>',
-      'for text logs: the NGINX log_format string, or a preset (combined, main)',
+      `for text logs: the NGINX log_format string, or a preset (${Object.keys(LOG_FORMAT_PRESETS).join(', ')})`,
     )
     .option(
       '--fields <json|file>',
@@ -151,6 +160,14 @@ export function buildProgram(): Command {
       'JSON file with a profile or an array of profiles (default: the default profile)',
     )
     .option('--out <file>', 'where decisions go, one JSON line each (default: standard output)')
+    .option(
+      '--votes <file>',
+      'also write every detector vote there, one moat.votes.v1 JSON line each',
+    )
+    .option(
+      '--weights <file>',
+      'detector weights per bot type, JSON as calibration writes it (default: the calibrated table; $MOAT_WEIGHTS_FILE)',
+    )
     .option(
       '--detectors <ids>',
       `detectors to run, comma-separated (default: all: ${availableDetectors().join(', ')})`,

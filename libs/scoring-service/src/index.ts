@@ -9,6 +9,7 @@ export * from './expiry';
 export * from './registry';
 export * from './statistics';
 export * from './weights';
+export * from './default-weights';
 export * from './profile-file';
 export * from './profile-admin';
 export * from './scoring.handler';

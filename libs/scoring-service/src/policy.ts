@@ -1,6 +1,6 @@
 /**
  * The scoring policy in force: profiles (strictest first), manual entries and detector
- * weights. An immutable snapshot, rebuilt whenever moat.config.v1 changes and swapped into the
+ * weights (the calibrated DEFAULT_WEIGHTS unless a weights file says otherwise). An immutable snapshot, rebuilt whenever moat.config.v1 changes and swapped into the
  * score processor between records, so a profile change applies from the next vote on without
  * a restart. The fallback profiles (DEFAULT_PROFILE in the services) apply only while no
  * profile is published.
@@ -8,6 +8,7 @@
 import type { ConfigEntry, ManualDecisionEntry, Profile } from '@moat/contracts';
 import type { ConfigProblem } from '@moat/stream-kit';
 import type { Weights } from './confidence';
+import { DEFAULT_WEIGHTS } from './default-weights';
 import { checkManualEntry, ManualIndex } from './manual';
 import { checkProfileEntry, compareStrictness } from './profiles';
 
@@ -29,7 +30,7 @@ export class ScoringPolicy {
       options.manual instanceof ManualIndex
         ? options.manual
         : new ManualIndex(options.manual ?? []);
-    this.weights = options.weights ?? {};
+    this.weights = options.weights ?? DEFAULT_WEIGHTS;
     this.published = options.published ?? false;
   }
 
@@ -37,7 +38,7 @@ export class ScoringPolicy {
   static fromConfig(
     entries: readonly ConfigEntry[],
     fallback: readonly Profile[],
-    weights: Weights = {},
+    weights: Weights = DEFAULT_WEIGHTS,
   ): ScoringPolicy {
     const profiles: Profile[] = [];
     const manual: ManualDecisionEntry[] = [];

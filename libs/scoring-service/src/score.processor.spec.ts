@@ -43,6 +43,8 @@ function score(votes: Vote[], options: Partial<ScoringOptions> = {}) {
   const processor = new ScoreProcessor({
     profiles: [DEFAULT_PROFILE],
     verdictHorizonMs: HOUR,
+    // Unit weights: these tests are about the mechanics, not the calibrated table.
+    weights: {},
     ...options,
   });
   const states = new Map<string, SubjectState>();
@@ -285,6 +287,7 @@ function run(
     profiles: [DEFAULT_PROFILE],
     verdictHorizonMs: HOUR,
     sideOutputs: true,
+    weights: {},
     ...options,
   });
   const states = new Map<string, SubjectState>();

@@ -18,7 +18,7 @@ export const scoringEnv = {
   }),
   MOAT_WEIGHTS_FILE: str({
     default: '',
-    desc: 'detector weights per bot type (JSON, written by calibration); 1 everywhere when unset',
+    desc: 'detector weights per bot type (JSON), laid over the calibrated defaults entry by entry',
   }),
   MOAT_REGISTRY_RETENTION: duration({
     default: 30 * 86_400_000,

@@ -6,7 +6,10 @@ import { loadWeights, parseWeights } from './weights';
 
 describe('weights table', () => {
   it('reads a calibration table, bare or under "weights", and it changes the confidence', () => {
-    const table = { scraping: { 'request-rate': 3 }, 'security-crawler': { 'wide-scope': 0 } };
+    const table = {
+      scraping: { 'request-rate': 3, 'request-uniqueness': 1 },
+      'security-crawler': { 'wide-scope': 0 },
+    };
     expect(parseWeights(table)).toEqual(table);
     expect(parseWeights({ weights: table, calibratedOn: 'sim-42' })).toEqual(table);
     const dir = mkdtempSync(join(tmpdir(), 'moat-weights-'));

@@ -1,13 +1,15 @@
 /**
  * The detector weights table: per bot type, the weight of each detector's vote in that type's
- * confidence (1 when absent). The calibration script writes it as JSON
- * (`{ "scraping": { "request-rate": 1.4, … }, … }`, optionally under a "weights" field next to
- * its provenance); scoring reads it at start-up (MOAT_WEIGHTS_FILE). A wrong table stops the
- * service with an error naming the entry.
+ * confidence. The calibrated defaults are in code (default-weights.ts, written by
+ * `npm run calibrate`); a weights file (MOAT_WEIGHTS_FILE, replay's --weights) overrides them
+ * entry by entry: JSON `{ "scraping": { "request-rate": 0.8, … }, … }`, optionally under a
+ * "weights" field next to its provenance. A detector neither table names weighs 1. A wrong
+ * table stops the service with an error naming the entry.
  */
 import { readFileSync } from 'node:fs';
 import { BOT_TYPE_DETECTORS, BOT_TYPES, type BotType, type DetectorId } from '@moat/contracts';
 import type { Weights } from './confidence';
+import { DEFAULT_WEIGHTS } from './default-weights';
 
 export class WeightsError extends Error {
   constructor(message: string) {
@@ -49,7 +51,17 @@ export function parseWeights(value: unknown): Weights {
   return weights;
 }
 
-/** Reads and validates a weights file. */
+/** The calibrated defaults with a table's entries laid over them. */
+export function overDefaults(weights: Weights): Weights {
+  const merged: Weights = {};
+  for (const type of BOT_TYPES) {
+    const row = { ...DEFAULT_WEIGHTS[type], ...weights[type] };
+    if (Object.keys(row).length > 0) merged[type] = row;
+  }
+  return merged;
+}
+
+/** Reads and validates a weights file; returns it laid over the calibrated defaults. */
 export function loadWeights(path: string): Weights {
   let text: string;
   try {
@@ -63,7 +75,7 @@ export function loadWeights(path: string): Weights {
   } catch (err) {
     throw new WeightsError(`weights file ${path} is not JSON: ${(err as Error).message}`);
   }
-  return parseWeights(json);
+  return overDefaults(parseWeights(json));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

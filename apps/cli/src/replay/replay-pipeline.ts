@@ -9,7 +9,7 @@
 import type { Decision, Profile, RequestRecord, SessionEvent, Vote } from '@moat/contracts';
 import { topicNames } from '@moat/contracts';
 import { hostedDetectorHandler, type HostedDetector } from '@moat/detector-service';
-import { ScoreProcessor } from '@moat/scoring-service';
+import { ScoreProcessor, type Weights } from '@moat/scoring-service';
 import { sessionizerHandler } from '@moat/sessionizer-service';
 import {
   CollectingEmitter,
@@ -30,6 +30,10 @@ export interface PipelineOptions {
   profiles: Profile[];
   inactivityMs: number;
   verdictHorizonMs: number;
+  /** Detector weights per bot type (default: the calibrated table in scoring). */
+  weights?: Weights;
+  /** Sees every vote of a batch, in event-time order, before scoring reads them. */
+  onVotes?: (votes: readonly Vote[]) => void;
 }
 
 /** A decision with the vote that produced (or extended) it. */
@@ -104,6 +108,7 @@ export class ReplayPipeline {
   private readonly scoring: Stage<Vote>;
   /** subject → `${action}:${createdAt}` of the last decision seen. */
   private readonly reported = new Map<string, string>();
+  private readonly onVotes?: (votes: readonly Vote[]) => void;
 
   constructor(options: PipelineOptions) {
     this.sessions = {
@@ -119,7 +124,9 @@ export class ReplayPipeline {
     const scorer = new ScoreProcessor({
       profiles: options.profiles,
       verdictHorizonMs: options.verdictHorizonMs,
+      ...(options.weights ? { weights: options.weights } : {}),
     });
+    this.onVotes = options.onVotes;
     this.scoring = {
       name: 'scoring',
       handler: keyedHandler(new AttributedScoreProcessor(scorer, this.out), this.store),
@@ -159,6 +166,7 @@ export class ReplayPipeline {
     if (votes.length === 0) return [];
     // Votes are consumed in event-time order, as scoring would read them from the topic.
     votes.sort((a, b) => a.ts - b.ts);
+    this.onVotes?.(votes);
     const decisions: ReplayDecision[] = [];
     for (const message of await this.runCollected(this.scoring, votes, (v) => v.ip)) {
       if (message.role !== 'decisions' || !message.value) continue;

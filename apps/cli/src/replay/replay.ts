@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { codecs, type Profile, type RequestRecord } from '@moat/contracts';
+import type { Weights } from '@moat/scoring-service';
 import type { HostedDetector } from '@moat/detector-service';
 import {
   createLineParser,
@@ -34,7 +35,11 @@ export interface ReplayOptions {
   maxLineBytes: number;
   /** Also write decisions that only extend one in force. */
   extensions: boolean;
+  /** Detector weights per bot type (default: the calibrated table). */
+  weights?: Weights;
   out: Writable;
+  /** Where every vote goes, one moat.votes.v1 JSON line each (backtesting, calibration). */
+  votes?: Writable;
   /** Standard input, when `input` is `-`. */
   stdin?: Readable;
 }
@@ -106,7 +111,16 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     profiles: options.profiles,
     inactivityMs: options.inactivityMs,
     verdictHorizonMs: options.verdictHorizonMs,
+    ...(options.weights ? { weights: options.weights } : {}),
+    ...(options.votes
+      ? {
+          onVotes: (votes) => {
+            for (const vote of votes) voteOutput += `${JSON.stringify(vote)}\n`;
+          },
+        }
+      : {}),
   });
+  let voteOutput = '';
   const clients = new Map<string, ClientStats>();
   const decidedIps = new Set<string>();
   const byAction: Record<string, number> = {};
@@ -233,9 +247,16 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       if (batch.length >= BATCH) await flushBatch();
     }
     pending.length = 0;
+    await flushOutput();
+  };
+  const flushOutput = async () => {
     if (output.length > 0) {
       await write(options.out, output);
       output = '';
+    }
+    if (options.votes && voteOutput.length > 0) {
+      await write(options.votes, voteOutput);
+      voteOutput = '';
     }
   };
   for await (const chunk of source) {
@@ -245,7 +266,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   splitter.flush(collect);
   await drain();
   await flushBatch();
-  if (output.length > 0) await write(options.out, output);
+  await flushOutput();
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuStarted);

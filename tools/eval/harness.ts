@@ -1,0 +1,145 @@
+/**
+ * What the evaluation scripts share: writing a simulated population as the mirror agent's input
+ * while indexing its ground truth per client, running `moat replay` over a log as a user would
+ * (a child process of the built CLI), and reading its decision and vote lines back.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { simulate, type Label, type SimulationOptions } from '@moat/simulator';
+
+const ROOT = join(__dirname, '..', '..', '..');
+export const MOAT_CLI = join(ROOT, 'apps', 'cli', 'bin', 'moat.js');
+export const REPO_ROOT = ROOT;
+
+/** One actor's traffic from one address: the unit a decision (keyed by IP) can block. */
+export interface Unit {
+  actor: string;
+  ip: string;
+  label: Label;
+  /** Event times of its requests, in order. */
+  times: number[];
+}
+
+export interface PopulationIndex {
+  requests: number;
+  /** `${actor} ${ip}` → unit. */
+  units: Map<string, Unit>;
+  /** ip → the units behind it (more than one when actors share an address). */
+  byIp: Map<string, Unit[]>;
+  /** Human sessions: runs of one person's requests with no gap longer than the inactivity. */
+  humanSessions: number;
+}
+
+/** Writes the population as mirror-agent input (one JSON line per request); indexes its labels. */
+export async function writePopulation(
+  options: SimulationOptions,
+  file: string,
+  inactivityMs = 30 * 60_000,
+): Promise<PopulationIndex> {
+  const out = createWriteStream(file);
+  const units = new Map<string, Unit>();
+  const byIp = new Map<string, Unit[]>();
+  const lastByHuman = new Map<string, number>();
+  let humanSessions = 0;
+  let requests = 0;
+  let chunk = '';
+  for (const request of simulate(options)) {
+    requests++;
+    const { input, actor, label } = request;
+    const key = `${actor} ${input.ip}`;
+    let unit = units.get(key);
+    if (!unit) {
+      unit = { actor, ip: input.ip, label, times: [] };
+      units.set(key, unit);
+      const shared = byIp.get(input.ip);
+      if (shared) shared.push(unit);
+      else byIp.set(input.ip, [unit]);
+    }
+    unit.times.push(input.ts);
+    if (label.kind === 'human') {
+      const last = lastByHuman.get(actor);
+      if (last === undefined || input.ts - last > inactivityMs) humanSessions++;
+      lastByHuman.set(actor, input.ts);
+    }
+    chunk += `${JSON.stringify(input)}\n`;
+    if (chunk.length >= 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.write(chunk);
+  await new Promise<void>((resolve, reject) =>
+    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
+  return { requests, units, byIp, humanSessions };
+}
+
+/** The JSON summary `moat replay --summary json` prints on stderr (the fields read here). */
+export interface ReplaySummary {
+  format: string;
+  lines: number;
+  replayed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  clients: number;
+  events: number;
+  votes: { bot: number; clean: number };
+  votesByDetector: Record<string, { bot: number; clean: number }>;
+  decisionsWritten: number;
+  decidedIps: number;
+  seconds: number;
+  cpuSeconds: number;
+  linesPerSecond: number;
+}
+
+/** Runs `moat replay <log> --summary json …args`; resolves with its summary, rejects on failure. */
+export async function moatReplay(log: string, args: string[]): Promise<ReplaySummary> {
+  const child = spawn(process.execPath, [MOAT_CLI, 'replay', log, '--summary', 'json', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      MOAT_HASH_SECRET: process.env.MOAT_HASH_SECRET ?? 'moat-eval-secret-0123456789',
+    },
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => (stderr += text));
+  const [code] = (await once(child, 'close')) as [number | null];
+  const last = stderr.trim().split('\n').pop() ?? '';
+  if (code !== 0) throw new Error(`moat replay ${log} failed (exit ${code}): ${stderr.trim()}`);
+  try {
+    return JSON.parse(last) as ReplaySummary;
+  } catch {
+    throw new Error(`moat replay ${log}: no JSON summary on stderr: ${stderr.trim()}`);
+  }
+}
+
+/** Reads a JSON-lines file. */
+export async function* jsonLines<T>(file: string): AsyncGenerator<T> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as T;
+}
+
+/** The decision lines `moat replay` writes (the fields read here). */
+export interface DecisionLine {
+  ip: string;
+  action: string;
+  botTypes: string[];
+  confidence: number;
+  detectors: { detector: string }[];
+  decidedAt: string;
+  expiresAt: string;
+}
+
+/** Quantile of a sorted array (nearest rank); NaN when empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function percent(part: number, whole: number, digits = 1): string {
+  return whole === 0 ? '–' : `${((100 * part) / whole).toFixed(digits)} %`;
+}
