@@ -6,7 +6,8 @@
  *   person draws its `bot` vote;
  * - a site under attack, where bots send most of the requests and so most of what the baselines
  *   learn from: still no person draws a `bot` vote, and the scenarios are still caught.
- * The populations are generated once for the whole file (the slow part: ~1 min on 2 cores).
+ * The populations are generated once (the slow part: ~1.5 min on 2 cores) and cached on disk
+ * (testing/event-cache.ts), keyed by the simulator's and the sessionizer's source.
  */
 import { codecs, type DetectorId } from '@moat/contracts';
 import { BOT_SCENARIOS, type LabelledEvent } from '@moat/simulator';
@@ -26,16 +27,19 @@ const both = (...scenarios: string[]) => scenarios.flatMap((s) => [s, `${s}~spoo
 /**
  * The detectors of this spec (issue 4's first eight; later detectors bring their own) and the
  * bot scenarios each exists to catch, plain and spoofed where behaviour shows it.
- * (bad-user-agent sees only what the client says about itself, so spoofed campaigns are beyond
- * it by design; outdated-browser has no simulator scenario: see its own spec.)
+ * (bad-user-agent and outdated-browser see only what the client says about itself, so spoofed
+ * campaigns, which claim a current browser with its headers, are beyond them by design.)
  */
 const EXPECTED: Record<string, string[]> = {
-  // Every scenario in its plain variant carries a non-browser User-Agent.
-  'bad-user-agent': [...BOT_SCENARIOS],
-  'request-rate': both('flood', 'scanner-paths', 'not-found-storm'),
+  // Every scenario in its plain variant carries a non-browser User-Agent, but one: the legacy
+  // scraper's is a real browser's, only years old, with the headers that go with it.
+  'bad-user-agent': BOT_SCENARIOS.filter((s) => s !== 'legacy-browser-scraper'),
+  'request-rate': both('flood', 'scanner-paths', 'not-found-storm', 'legacy-browser-scraper'),
   // Which campaigns sleep a fixed or uniform time (caught) or arrive at random (not: their gaps
-  // are as irregular as people's) is drawn per campaign; these are the seeds' fixed draws.
+  // are as irregular as people's) is drawn per campaign; these are the seeds' fixed draws. The
+  // legacy scraper always sleeps a fixed time.
   'request-interval': [
+    ...both('legacy-browser-scraper'),
     'catalogue-enumeration',
     'credential-stuffing',
     'critical-endpoint-abuse',
@@ -45,8 +49,11 @@ const EXPECTED: Record<string, string[]> = {
     'huge-payload',
   ],
   'request-uniqueness': both('flood', 'credential-stuffing', 'critical-endpoint-abuse'),
+  // distributed-scraper: each address's tens of requests step the ids of one progression.
   'query-abuse': both(
     'catalogue-enumeration',
+    'distributed-scraper',
+    'legacy-browser-scraper',
     'slow-drip-scraper',
     'odd-sequence',
     'expensive-endpoint',
@@ -58,7 +65,9 @@ const EXPECTED: Record<string, string[]> = {
     'expensive-endpoint',
     'huge-download',
   ),
-  'outdated-browser': [],
+  // A browser released 8–11 years ago. The spoofed variant claims a current browser, which it
+  // cannot tell from a person's: request-rate, request-interval and query-abuse catch that one.
+  'outdated-browser': ['legacy-browser-scraper'],
 };
 
 /**
@@ -131,6 +140,40 @@ describe('detectors on simulated traffic', () => {
         const vote = asVote(DETECTORS[id as DetectorId]!, cast);
         expect(codecs.votes.check(vote)).toEqual({ ok: true, value: vote });
         if (vote.verdict === 'bot') expect(vote.evidence.length).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  describe('outdated-browser, on the ages it judges', () => {
+    const ages = (run: DetectorRun, who: (label: LabelledEvent['label']) => boolean) =>
+      run.votes
+        .filter((v) => who(v.label))
+        .map((v) => ({ actor: v.actor, verdict: v.vote.verdict, ...v.vote.evidence[0] }));
+    const YEAR = 365.25;
+
+    it('judges people on browsers two or three years old clean, well under its threshold', () => {
+      for (const run of [dayRuns.get('outdated-browser')!, attackRuns.get('outdated-browser')!]) {
+        const people = ages(run, (l) => l.kind === 'human');
+        expect(people.every((p) => p.verdict === 'clean' && p.value < p.threshold!)).toBe(true);
+        // The simulator's 2 % on a browser 8–20 releases old are among them.
+        expect(people.filter((p) => p.value > 2 * YEAR).length).toBeGreaterThan(0);
+      }
+      const day = ages(dayRuns.get('outdated-browser')!, (l) => l.kind === 'human');
+      expect(new Set(day.filter((p) => p.value > YEAR).map((p) => p.actor)).size).toBeGreaterThan(
+        20,
+      );
+    });
+
+    it('votes bot on the legacy scraper’s browser, 8+ years old; its spoofed variant is beyond it', () => {
+      for (const run of [dayRuns.get('outdated-browser')!, attackRuns.get('outdated-browser')!]) {
+        const legacy = ages(
+          run,
+          (l) => l.kind === 'bot' && l.scenario === 'legacy-browser-scraper' && !l.spoofedUserAgent,
+        );
+        expect(legacy.length).toBeGreaterThan(0);
+        expect(legacy.every((v) => v.verdict === 'bot' && v.value >= 8 * YEAR)).toBe(true);
+        // It judges what the client claims: a current browser's User-Agent is a current browser.
+        expect(run.scenarios.get('legacy-browser-scraper~spoofed')).toBe(false);
       }
     });
   });

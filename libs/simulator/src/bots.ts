@@ -8,7 +8,13 @@
 import type { BotType } from '@moat/contracts';
 import { ipPool, randomIp } from './addresses';
 import { Client, type ActorContext } from './actor';
-import { randomBrowser, toolProfile, type ClientProfile, type ToolName } from './clients';
+import {
+  legacyBrowserProfile,
+  randomBrowser,
+  toolProfile,
+  type ClientProfile,
+  type ToolName,
+} from './clients';
 import type { Rng } from './rng';
 import type { Exchange } from './site';
 import type { BotScenario, SimulatedRequest } from './simulation.types';
@@ -30,6 +36,7 @@ export const SCENARIO_BOT_TYPE: Readonly<Record<BotScenario, BotType>> = {
   'catalogue-enumeration': 'scraping',
   'slow-drip-scraper': 'scraping',
   'distributed-scraper': 'scraping',
+  'legacy-browser-scraper': 'scraping',
   'credential-stuffing': 'account-takeover',
   'low-frequency-stuffing': 'account-takeover',
   'ip-rotation': 'account-takeover',
@@ -233,6 +240,42 @@ export const BOT_SCRIPTS: Readonly<
       worker.left--;
       yield worker.client.send(t, site.product(rng, id++));
       t += pace(rng);
+    }
+  },
+
+  *'legacy-browser-scraper'(ctx) {
+    const { rng, site } = ctx;
+    // A script from an old tutorial: a years-old browser's User-Agent and headers, no cookie jar,
+    // one request at a time with a fixed sleep after each response, from a rented server.
+    const client = new Client(ctx, {
+      ip: randomIp(rng, 'hosting'),
+      profile: spoofed(ctx)
+        ? randomBrowser(ctx.versions, rng)
+        : legacyBrowserProfile(ctx.versions, rng),
+      acceptLanguage: rng.pick(['en-US,en;q=0.8', 'en-US,en;q=0.5', 'en-US,en;q=0.9']),
+      acceptsCookies: false,
+    });
+    const sleep = rng.uniform(60, 110);
+    let t = ctx.start;
+    const send = (exchange: Exchange) => {
+      const request = client.send(t, exchange);
+      t += exchange.latencyMs + sleep * rng.uniform(0.9, 1.1);
+      return request;
+    };
+    yield send(site.categories(rng));
+    // Category listings page by page until an empty page, and every product each page lists.
+    for (const slug of rng.shuffle(CATEGORIES).slice(0, rng.int(3, 6))) {
+      for (let page = 1; ; page++) {
+        yield send(site.category(rng, slug, page));
+        const listed = site.categoryProducts(slug, page);
+        if (listed.length === 0) break;
+        for (const id of listed) yield send(site.product(rng, id));
+      }
+    }
+    // Then the result pages of a list of search terms.
+    for (const term of rng.shuffle(SEARCH_TERMS).slice(0, rng.int(4, 8))) {
+      const pages = rng.int(10, 25);
+      for (let page = 1; page <= pages; page++) yield send(site.search(rng, term, page));
     }
   },
 

@@ -47,10 +47,17 @@ const MOBILE_FAMILIES: readonly (readonly [BrowserFamily, number])[] = [
   ['safari-ios', 45],
 ];
 
-/** Released versions of a browserslist browser as of `at` (epoch ms), newest first. */
-function releasedVersions(browser: string, at: number): string[] {
+const YEAR = 365.25 * 86_400_000;
+
+function agentData(browser: string) {
   const data = browserslist.data[browser];
   if (!data) throw new Error(`browserslist has no data for ${browser}`);
+  return data;
+}
+
+/** Released versions of a browserslist browser as of `at` (epoch ms), newest first. */
+function releasedVersions(browser: string, at: number): string[] {
+  const data = agentData(browser);
   const seconds = at / 1000;
   const released = data.released.filter((v) => {
     const date = data.releaseDate[v];
@@ -80,6 +87,20 @@ export class BrowserVersions {
   outdated(browser: string, rng: Rng): string {
     const versions = this.versions(browser);
     return versions[Math.min(rng.int(8, 20), versions.length - 1)];
+  }
+
+  /**
+   * A version released between `minYears` and `maxYears` before the start (release dates from
+   * caniuse-lite): the browser of a User-Agent copied from an old tutorial or an old headless
+   * build. The oldest dated release if the data reaches no further back.
+   */
+  aged(browser: string, rng: Rng, minYears: number, maxYears: number): string {
+    const data = agentData(browser);
+    const from = (this.at - maxYears * YEAR) / 1000;
+    const to = (this.at - minYears * YEAR) / 1000;
+    const dated = data.released.filter((v) => typeof data.releaseDate[v] === 'number');
+    const inRange = dated.filter((v) => data.releaseDate[v]! >= from && data.releaseDate[v]! <= to);
+    return inRange.length > 0 ? rng.pick(inRange) : dated[0];
   }
 
   private versions(browser: string): string[] {
@@ -168,6 +189,54 @@ export function browserProfile(
       };
     }
   }
+}
+
+/** Windows tokens of the years-old User-Agents scrapers copy: mostly Windows 7. */
+const LEGACY_WINDOWS = [
+  'Windows NT 6.1; Win64; x64',
+  'Windows NT 6.1; WOW64',
+  'Windows NT 10.0; Win64; x64',
+];
+
+/**
+ * A script that sends a years-old desktop browser's User-Agent, as many scrapers do (UA strings
+ * copied from old tutorials and answers, old headless builds): Chrome or Firefox released 8–11
+ * years before the start, mostly on Windows 7. Next to it, the headers copied with it (accept,
+ * accept-language) in its HTTP library's order; none of the client hints or fetch metadata
+ * the claimed browser would not have had either.
+ */
+export function legacyBrowserProfile(versions: BrowserVersions, rng: Rng): ClientProfile {
+  const os = rng.pick(LEGACY_WINDOWS);
+  const toolHeaders = [
+    'host',
+    'user-agent',
+    'accept-encoding',
+    'accept',
+    'connection',
+    'accept-language',
+  ];
+  if (rng.chance(0.7)) {
+    const chrome = major(versions.aged('chrome', rng, 8, 11));
+    // Chrome's build number grew about 43.6 per major across 40–70 (49 → 2623, 60 → 3112).
+    const build = Math.round(2623 + (Number(chrome) - 49) * 43.6);
+    return {
+      family: 'tool',
+      engine: 'none',
+      mobile: false,
+      version: chrome,
+      toolHeaders,
+      userAgent: `Mozilla/5.0 (${os}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${chrome}.0.${build}.${rng.int(40, 190)} Safari/537.36`,
+    };
+  }
+  const firefox = major(versions.aged('firefox', rng, 8, 11));
+  return {
+    family: 'tool',
+    engine: 'none',
+    mobile: false,
+    version: firefox,
+    toolHeaders,
+    userAgent: `Mozilla/5.0 (${os}; rv:${firefox}.0) Gecko/20100101 Firefox/${firefox}.0`,
+  };
 }
 
 export function randomBrowser(

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import browserslist from 'browserslist';
 import { isbot } from 'isbot';
 import { SCENARIO_BOT_TYPE } from './bots';
 import { TOOLS } from './clients';
@@ -38,7 +39,9 @@ function byScenario(requests: SimulatedRequest[], scenario: BotScenario, spoofed
   return group.get(`${scenario}:${spoofed}`) ?? [];
 }
 const distinct = <T>(items: T[]) => [...new Set(items)];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
+const median = (xs: number[]) => quantile(xs, 0.5);
 const body = (r: SimulatedRequest) => JSON.parse(r.input.body ?? '{}') as { username?: string };
 
 describe('simulate', () => {
@@ -114,10 +117,12 @@ describe('simulate', () => {
 
   it('gives plain bots their tool’s User-Agent and spoofed bots a current browser’s, with its headers', () => {
     for (const scenario of BOT_SCENARIOS) {
-      for (const ua of distinct(
-        byScenario(all, scenario, false).map((r) => r.input.headers!['user-agent']),
-      ))
-        expect(TOOL_AGENTS.has(ua)).toBe(true);
+      // The legacy scraper's own User-Agent is an old browser's (its shape test below).
+      if (scenario !== 'legacy-browser-scraper')
+        for (const ua of distinct(
+          byScenario(all, scenario, false).map((r) => r.input.headers!['user-agent']),
+        ))
+          expect(TOOL_AGENTS.has(ua)).toBe(true);
       const spoofed = byScenario(all, scenario, true);
       for (const ua of distinct(spoofed.map((r) => r.input.headers!['user-agent']))) {
         expect(isbot(ua)).toBe(false);
@@ -175,6 +180,42 @@ describe('simulate', () => {
       expect(median(gaps)).toBeGreaterThan(10_000);
       expect(drip[drip.length - 1].input.ts - drip[0].input.ts).toBeGreaterThan(1.5 * HOUR);
       expect(new Set(drip.map((r) => r.input.ip)).size).toBe(1);
+    });
+
+    it('the legacy scraper claims a browser 8–11 years old and walks listings at a steady pace', () => {
+      const legacy = byScenario(all, 'legacy-browser-scraper');
+      const agents = distinct(legacy.map((r) => r.input.headers!['user-agent']));
+      expect(agents).toHaveLength(1);
+      expect(isbot(agents[0])).toBe(false);
+      const [, browser, major] = /(Chrome|Firefox)\/(\d+)\./.exec(agents[0])!;
+      const released = browserslist.data[browser.toLowerCase()].releaseDate[major]! * 1000;
+      const years = (START - released) / (365.25 * 24 * HOUR);
+      expect(years).toBeGreaterThanOrEqual(8);
+      expect(years).toBeLessThanOrEqual(11);
+      // The headers copied with the UA, none a current browser adds; no cookie jar.
+      const headers = legacy[0].input.headers!;
+      expect(headers['accept-language']).toBeDefined();
+      expect(headers['sec-ch-ua']).toBeUndefined();
+      expect(headers['sec-fetch-mode']).toBeUndefined();
+      expect(legacy.some((r) => r.input.headers!.cookie)).toBe(false);
+      // Each category's listing page by page up to the first empty one, its products in between.
+      const listings = legacy
+        .map((r) => /^\/api\/categories\/([a-z-]+)\/products\?page=(\d+)$/.exec(r.input.path))
+        .filter((m) => m !== null);
+      const slugs = distinct(listings.map((m) => m[1]));
+      expect(slugs.length).toBeGreaterThanOrEqual(3);
+      for (const slug of slugs)
+        expect(listings.filter((m) => m[1] === slug).map((m) => Number(m[2]))).toEqual(
+          Array.from({ length: 41 }, (_, i) => i + 1),
+        );
+      // 24 products on each of the 40 pages but the ~4 % deleted ones, which no listing shows.
+      const products = legacy.filter((r) => r.input.path.startsWith('/api/products/'));
+      expect(products.length).toBeGreaterThan(22 * 40 * slugs.length);
+      expect(products.some((r) => r.input.status === 404)).toBe(false);
+      // One request at a time, a fixed sleep after each response: 5+ per second, regular.
+      const gaps = legacy.slice(1).map((r, i) => r.input.ts - legacy[i].input.ts);
+      expect(1000 / median(gaps)).toBeGreaterThan(5);
+      expect(quantile(gaps, 0.9) / quantile(gaps, 0.1)).toBeLessThan(3);
     });
 
     it('the distributed scraper spreads one fingerprint over a pool of addresses', () => {

@@ -16,6 +16,7 @@ export const BOT_SCENARIOS = [
   'catalogue-enumeration',
   'slow-drip-scraper',
   'distributed-scraper',
+  'legacy-browser-scraper',
   // account takeover
   'credential-stuffing',
   'low-frequency-stuffing',

@@ -35,6 +35,8 @@ export interface SiteOptions {
 const HEADER_OVERHEAD = 420;
 const RESPONSE_HEADERS = 310;
 const DAY = 86_400_000;
+/** Products listed per category: 40 pages of 24. */
+const CATEGORY_ITEMS = 960;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 const q = encodeURIComponent;
@@ -152,9 +154,19 @@ export class Site {
     if (pageSize) path += `&page_size=${pageSize}`;
     const known = CATEGORIES.includes(slug);
     // Every category has 40 pages of 24; past the end the listing is empty.
-    const items = !known || (page - 1) * size >= 960 ? 0 : size;
+    const items = !known || (page - 1) * size >= CATEGORY_ITEMS ? 0 : size;
     const status = known ? 200 : 404;
     return this.exchange(rng, 'GET', path, 'fetch', status, 200 + items * 820, 40 + items * 0.9);
+  }
+
+  /** The products a category page lists (links a client can follow): no deleted ones. */
+  categoryProducts(slug: string, page: number, pageSize = 24): number[] {
+    const index = CATEGORIES.indexOf(slug);
+    if (index < 0 || page < 1 || (page - 1) * pageSize >= CATEGORY_ITEMS) return [];
+    const first = index * CATEGORY_ITEMS + (page - 1) * pageSize;
+    return Array.from({ length: pageSize }, (_, i) => ((first + i) % this.productCount) + 1).filter(
+      (id) => this.productExists(id),
+    );
   }
 
   product(rng: Rng, id: number): Exchange {

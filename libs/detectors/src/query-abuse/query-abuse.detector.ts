@@ -1,15 +1,22 @@
 /**
- * Query abuse: the volume of requests to one endpoint that vary one parameter and nothing else —
- * pagination walked to the end, ids enumerated, a search term brute-forced. For each endpoint
- * of a session the detector keeps the previous request's parameters; a request that changes
- * exactly one of them counts one variation of that parameter. It votes `bot` when a session's
- * variations of one (endpoint, parameter) reach the endpoint's threshold (prior 60).
+ * Query abuse: requests to one endpoint that walk one parameter — pagination walked to the end,
+ * ids enumerated, a search term brute-forced. Two criteria, per session and endpoint:
+ * - *volume*: a request that changes exactly one parameter of the previous request to the
+ *   endpoint counts one variation of that parameter; `bot` when a session's variations of one
+ *   (endpoint, parameter) reach the endpoint's threshold (prior 60);
+ * - *systematic enumeration*: the longest run of consecutive requests to the endpoint whose
+ *   numeric parameter moves by a constant non-zero step (ids 12, 18, 24, 30…, pages 1, 2, 3…);
+ *   `bot` when it reaches the endpoint's threshold (prior 10 requests). A fleet that spreads an
+ *   enumeration over hundreds of addresses sends each only tens of requests — far under the
+ *   volume limit, but every one of them a step of the same progression, which people do not
+ *   keep up: the longest run of 10,000 simulated people is 4 (result pages 1–4), so the
+ *   prior is 2.5 × that and the learned threshold never goes under 2 × (floor 8).
  *
- * Learns, per endpoint: the largest variation count of clean sessions at session checkpoints,
- * only values under the prior (so bots creeping up under the limit cannot ratchet it up: the
- * learned limit is at most 2 × the prior). Threshold = 2 × its 99.9th percentile within
- * [floor, ceiling]: a search endpoint people page through a lot earns a higher limit, a detail
- * endpoint a lower one.
+ * Learns, per endpoint and criterion: the largest value of clean sessions at session
+ * checkpoints, only values under the prior (so bots creeping up under the limit cannot ratchet
+ * it up: the learned limit is at most 2 × the prior). Threshold = 2 × its 99.9th percentile
+ * within [floor, ceiling]: volume within [60, 120] (an endpoint people page through a lot earns
+ * a higher limit), enumeration within [8, 20].
  */
 import { Type, type Static } from '@sinclair/typebox';
 import {
@@ -19,6 +26,7 @@ import {
   type LearningQuota,
   type Observation,
 } from '@moat/baselines';
+import type { Evidence } from '@moat/contracts';
 import { defineDetector } from '../detector';
 import { castVote, type VoteMemory } from '../support/vote-policy';
 import { withSlot, type Slot } from '../support/session-slots';
@@ -28,7 +36,12 @@ import { requestParameters } from '../support/route-params';
 export const QueryAbuseConfig = Type.Object(
   {
     threshold: Type.Integer({ minimum: 2, default: 60 }),
-    floor: Type.Integer({ minimum: 2, default: 30 }),
+    /**
+     * The prior: people's variation counts have a long tail that 2 × the 99.9th percentile
+     * misses (simulated people's longest sessions reach 40–58 product ids where that gives 39),
+     * so learning may raise the limit, not lower it.
+     */
+    floor: Type.Integer({ minimum: 2, default: 60 }),
     ceiling: Type.Integer({ minimum: 2, default: 120 }),
     minBaselineSessions: Type.Integer({ minimum: 1, default: 100 }),
     /** Endpoints tracked per session (the most recent). */
@@ -37,17 +50,31 @@ export const QueryAbuseConfig = Type.Object(
     maxParameters: Type.Integer({ minimum: 1, maximum: 64, default: 12 }),
     /** Session length (requests) of the first learning checkpoint. */
     learnAfter: Type.Integer({ minimum: 1, default: 10 }),
+    /** Systematic enumeration: requests in one arithmetic progression of a numeric parameter. */
+    enumerationThreshold: Type.Integer({ minimum: 3, default: 10 }),
+    enumerationFloor: Type.Integer({ minimum: 3, default: 8 }),
+    enumerationCeiling: Type.Integer({ minimum: 3, default: 20 }),
     repeatVoteMs: Type.Integer({ minimum: 0, default: 60_000 }),
   },
   { additionalProperties: false },
 );
 export type QueryAbuseConfig = Static<typeof QueryAbuseConfig>;
 
+/** A numeric parameter's current arithmetic progression: its step and how many requests. */
+interface Progression {
+  step: number;
+  length: number;
+}
+
 interface EndpointParams {
   endpoint: string;
   last: Record<string, string>;
   /** parameter -> variations */
   variations: Record<string, number>;
+  /** numeric parameter -> its current progression (length ≥ 2) */
+  runs?: Record<string, Progression>;
+  /** The session's longest progression on this endpoint. */
+  best?: Progression & { parameter: string };
 }
 
 interface SessionQueries {
@@ -72,6 +99,39 @@ function singleChange(a: Record<string, string>, b: Record<string, string>): str
   return changed;
 }
 
+const INTEGER = /^-?\d{1,15}$/;
+
+/**
+ * The progressions after a request: a numeric parameter that moved by the same non-zero step as
+ * before extends its run; one that moved otherwise starts a new run of two; one that did not
+ * move, or is gone or not a number, has none. An identical repeat (a retry, a reload) neither
+ * extends nor breaks a run. At most `max` parameters are followed.
+ */
+function progressions(
+  previous: EndpointParams | undefined,
+  params: Record<string, string>,
+  max: number,
+): Pick<EndpointParams, 'runs' | 'best'> {
+  if (!previous) return {};
+  const { last, runs = {}, best } = previous;
+  const keys = Object.keys(params);
+  if (keys.length === Object.keys(last).length && keys.every((k) => last[k] === params[k]))
+    return { runs, best };
+  const next: Record<string, Progression> = {};
+  let longest = best;
+  for (const key of keys) {
+    if (Object.keys(next).length >= max) break;
+    const [before, now] = [last[key], params[key]];
+    if (before === undefined || !INTEGER.test(before) || !INTEGER.test(now)) continue;
+    const step = Number(now) - Number(before);
+    if (step === 0) continue;
+    const run = { step, length: runs[key]?.step === step ? runs[key].length + 1 : 2 };
+    next[key] = run;
+    if (run.length > (longest?.length ?? 0)) longest = { parameter: key, ...run };
+  }
+  return { runs: next, ...(longest && { best: longest }) };
+}
+
 const maxOf = (variations: Record<string, number>): [string, number] =>
   Object.entries(variations).reduce<[string, number]>((m, e) => (e[1] > m[1] ? e : m), ['', 0]);
 
@@ -79,7 +139,12 @@ export const queryAbuseDetector = defineDetector<QueryAbuseState, typeof QueryAb
   id: 'query-abuse',
   summary: 'Requests to one endpoint that vary one parameter, against the endpoint’s normal use',
   configSchema: QueryAbuseConfig,
-  baseline: { metrics: { param_variations: { perEndpoint: true, max: 10_000 } } },
+  baseline: {
+    metrics: {
+      param_variations: { perEndpoint: true, max: 10_000 },
+      enumeration_run: { perEndpoint: true, max: 1_000 },
+    },
+  },
   stateKey: (event) => event.request.ip,
   stateTtlMs: () => 3_600_000,
 
@@ -101,7 +166,12 @@ export const queryAbuseDetector = defineDetector<QueryAbuseState, typeof QueryAb
           (changed in variations || Object.keys(variations).length < config.maxParameters)
         )
           variations[changed] = (variations[changed] ?? 0) + 1;
-        const updated: EndpointParams = { endpoint, last: params, variations };
+        const updated: EndpointParams = {
+          endpoint,
+          last: params,
+          variations,
+          ...progressions(current, params, config.maxParameters),
+        };
         const endpoints = [...s.endpoints.filter((e) => e.endpoint !== endpoint), updated].slice(
           -config.maxEndpoints,
         );
@@ -111,43 +181,77 @@ export const queryAbuseDetector = defineDetector<QueryAbuseState, typeof QueryAb
     const next: QueryAbuseState = { ...state, sessions: slots };
     const current = slot.data.endpoints.at(-1)!;
     const [parameter, count] = maxOf(current.variations);
-    if (count === 0 && !isLearningCheckpoint(slot.data.n, config.learnAfter))
+    const run = current.best;
+    const runLength = run?.length ?? 0;
+    if (count === 0 && runLength === 0 && !isLearningCheckpoint(slot.data.n, config.learnAfter))
       return { state: next };
 
-    const thresholdOf = (e: string) =>
+    const refine = (metric: string, prior: number, min: number, max: number) =>
       refineThreshold(baseline, {
-        metric: 'param_variations',
-        endpoint: e,
-        prior: config.threshold,
+        metric,
+        endpoint,
+        prior,
         quantile: 0.999,
         factor: 2,
-        min: config.floor,
-        max: config.ceiling,
+        min,
+        max,
         minObservations: config.minBaselineSessions,
       });
-    const threshold = thresholdOf(endpoint);
-    // Judged once the session has shown enough to be judged: any variation at all.
-    const verdict = count >= threshold.value ? 'bot' : count > 0 ? 'clean' : undefined;
-    const cast = castVote(state ?? {}, verdict, ts, config.repeatVoteMs, () => ({
-      score: Math.min(1, count / threshold.value),
-      evidence: [
-        {
-          metric: 'single_parameter_variations',
-          value: count,
-          threshold: Math.round(threshold.value),
-          ...(threshold.baseline !== undefined && { baseline: threshold.baseline }),
-          detail: `${endpoint} varying ${parameter}; ${describeThreshold(threshold)}`,
-        },
-      ],
-    }));
+    const threshold = refine('param_variations', config.threshold, config.floor, config.ceiling);
+    const runThreshold = refine(
+      'enumeration_run',
+      config.enumerationThreshold,
+      config.enumerationFloor,
+      config.enumerationCeiling,
+    );
+    const volumeHit = count >= threshold.value;
+    const enumerationHit = runLength >= runThreshold.value;
+    // Judged once the session has shown enough to be judged: any variation or progression.
+    const verdict =
+      volumeHit || enumerationHit ? 'bot' : count > 0 || runLength > 0 ? 'clean' : undefined;
+    const cast = castVote(state ?? {}, verdict, ts, config.repeatVoteMs, () => {
+      const volume: Evidence = {
+        metric: 'single_parameter_variations',
+        value: count,
+        threshold: Math.round(threshold.value),
+        ...(threshold.baseline !== undefined && { baseline: threshold.baseline }),
+        detail: `${endpoint} varying ${parameter}; ${describeThreshold(threshold)}`,
+      };
+      const enumeration: Evidence | undefined = run && {
+        metric: 'enumeration_run',
+        value: run.length,
+        threshold: Math.round(runThreshold.value),
+        ...(runThreshold.baseline !== undefined && { baseline: runThreshold.baseline }),
+        detail: `${endpoint} stepping ${run.parameter} by ${run.step}; ${describeThreshold(runThreshold)}`,
+      };
+      const evidence =
+        verdict === 'bot'
+          ? [
+              ...(volumeHit ? [volume] : []),
+              ...(enumerationHit && enumeration ? [enumeration] : []),
+            ]
+          : [...(count > 0 ? [volume] : []), ...(enumeration ? [enumeration] : [])];
+      return {
+        score: Math.min(1, Math.max(count / threshold.value, runLength / runThreshold.value)),
+        evidence,
+      };
+    });
     Object.assign(next, cast.memory);
 
-    let observations: Observation[] = [];
+    const observations: Observation[] = [];
     if (verdict !== 'bot' && isLearningCheckpoint(slot.data.n, config.learnAfter)) {
-      observations = slot.data.endpoints
-        .map((e) => ({ e, max: maxOf(e.variations)[1] }))
-        .filter(({ max }) => max > 0 && max < config.threshold)
-        .map(({ e, max }) => ({ metric: 'param_variations', value: max, endpoint: e.endpoint }));
+      for (const e of slot.data.endpoints) {
+        const variations = maxOf(e.variations)[1];
+        if (variations > 0 && variations < config.threshold)
+          observations.push({
+            metric: 'param_variations',
+            value: variations,
+            endpoint: e.endpoint,
+          });
+        const longest = e.best?.length ?? 0;
+        if (longest > 0 && longest < config.enumerationThreshold)
+          observations.push({ metric: 'enumeration_run', value: longest, endpoint: e.endpoint });
+      }
     }
     const learn = learnWithQuota(state?.quota, ts, observations);
     if (learn.quota) next.quota = learn.quota;

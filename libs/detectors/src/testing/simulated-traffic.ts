@@ -2,7 +2,7 @@
  * Test support (not part of the library build): runs detectors over labelled simulator traffic
  * as the detector service would — events in order, state per key, the application's baseline
  * learned from the traffic and refreshed every `batchSize` events — and tallies who drew which
- * vote. Shared by the detector specs; the simulated events are built once per process.
+ * vote. Shared by the detector specs; the simulated events are built once and cached on disk.
  */
 import type { SessionEvent, Vote } from '@moat/contracts';
 import { LocalBaseline } from '@moat/baselines';
@@ -15,21 +15,27 @@ import {
 } from '@moat/simulator';
 import type { AnyDetector, VoteDraft } from '../detector';
 import { resolveDetectorConfig } from '../detector-config';
+import { cached } from './event-cache';
 
-const cache = new Map<string, Promise<LabelledEvent[]>>();
+const SECRET = 'detector-tests';
+const memo = new Map<string, Promise<LabelledEvent[]>>();
 
-/** Labelled session events of a simulated population, memoised per seed and options. */
+/**
+ * Labelled session events of a simulated population, memoised per seed and options in the
+ * process and on disk (./event-cache.ts: keyed by the simulator's and sessionizer's source,
+ * so a cached population is always the one the code would generate now).
+ */
 export function simulatedEvents(
   seed: number,
   options: PopulationOptions,
 ): Promise<LabelledEvent[]> {
   const key = JSON.stringify([seed, options]);
-  let events = cache.get(key);
+  let events = memo.get(key);
   if (!events) {
-    events = collectSessionEvents(simulate(population(seed, options)), {
-      secret: 'detector-tests',
-    });
-    cache.set(key, events);
+    events = cached({ seed, options, secret: SECRET }, () =>
+      collectSessionEvents(simulate(population(seed, options)), { secret: SECRET }),
+    );
+    memo.set(key, events);
   }
   return events;
 }
