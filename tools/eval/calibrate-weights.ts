@@ -400,7 +400,8 @@ function writeDefaults(
   }).join('\n');
   const text = `/**
  * The calibrated detector weights per bot type: the defaults in code. Written by
- * \`npm run calibrate\` (tools/eval/calibrate-weights.ts) from the simulator (${provenance});
+ * \`npm run calibrate\` (tools/eval/calibrate-weights.ts) from the simulator:
+ * ${provenance}.
  * docs/SCORING.md shows the same table with what each weight was measured from. Do not edit by
  * hand: rerun the calibration. MOAT_WEIGHTS_FILE (or replay's --weights) overrides it.
  */

@@ -1,6 +1,7 @@
 /**
  * The calibrated detector weights per bot type: the defaults in code. Written by
- * `npm run calibrate` (tools/eval/calibrate-weights.ts) from the simulator (seed 1001, 3000 people, 3 campaigns per scenario and variant, 391273 requests, 142835 votes);
+ * `npm run calibrate` (tools/eval/calibrate-weights.ts) from the simulator:
+ * seed 1001, 3000 people, 3 campaigns per scenario and variant, 391273 requests, 145253 votes.
  * docs/SCORING.md shows the same table with what each weight was measured from. Do not edit by
  * hand: rerun the calibration. MOAT_WEIGHTS_FILE (or replay's --weights) overrides it.
  */
@@ -8,11 +9,11 @@ import type { Weights } from './confidence';
 
 export const DEFAULT_WEIGHTS: Weights = {
   'suspicious-api-activity': {
-    'suspicious-behavior-score': 0.1,
-    'business-logic-score': 0.5,
+    'suspicious-behavior-score': 0.15,
+    'business-logic-score': 1,
     'request-rate': 0.05,
     'request-interval': 0.4,
-    'request-uniqueness': 0.5,
+    'request-uniqueness': 1,
     'query-abuse': 1,
     'bad-user-agent': 0.05,
     'outdated-browser': 0.05,
@@ -28,21 +29,21 @@ export const DEFAULT_WEIGHTS: Weights = {
     'bad-user-agent': 0.05,
   },
   'security-crawler': {
-    'bad-user-agent': 0.5,
+    'bad-user-agent': 0.05,
     'wide-scope': 1,
     'request-uniqueness': 0.05,
-    'request-rate': 1,
+    'request-rate': 0.2,
     'query-abuse': 0.05,
   },
   scraping: {
     'request-uniqueness': 0.05,
-    'query-abuse': 0.65,
-    'request-rate': 0.05,
-    'request-interval': 0.3,
-    'wide-scope': 1,
+    'query-abuse': 0.95,
+    'request-rate': 0.35,
+    'request-interval': 0.45,
+    'wide-scope': 0.5,
     'business-logic-score': 0.05,
     'excessive-response-consumption': 0.05,
-    'outdated-browser': 0.05,
+    'outdated-browser': 0.2,
   },
   'unrestricted-resource-consumption': {
     'response-time-anomaly': 0.5,

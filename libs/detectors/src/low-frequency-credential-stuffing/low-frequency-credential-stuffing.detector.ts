@@ -101,7 +101,10 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
         {
           tally: 'isolated-ips',
           verdict: 'bot',
-          score: Math.min(1, isolated.count / (config.minIps * 4)) * share,
+          // Certainty grows with the cluster's size. The share is a gate, not a factor: past
+          // it, a popular browser's fingerprint (which a spoofing campaign borrows) diluting
+          // the share with people says nothing about the cluster itself.
+          score: Math.min(1, isolated.count / (config.minIps * 4)),
           evidence: [
             {
               metric: 'isolated_login_ips',
