@@ -37,6 +37,7 @@ import {
   type BotType,
   type DetectorId,
 } from '@moat/contracts';
+import * as prettier from 'prettier';
 import { population } from '@moat/simulator';
 import { jsonLines, moatReplay, REPO_ROOT, writePopulation } from './harness';
 
@@ -375,7 +376,7 @@ async function main(): Promise<void> {
     .map(({ name, share }) => `${name} ${(100 * share).toFixed(0)} %`)
     .join(', ');
   const outcome = `Mean recall over the ${groups.length} bot scenario variants at ${DECIDE} on the calibration population: ${(100 * initial.recall).toFixed(1)} % with the starting weights, ${(100 * best.recall).toFixed(1)} % after the search; people's addresses reaching ${PEOPLE_BELOW}: ${initial.peopleOver} → ${best.peopleOver} of ${people.length}. Per variant, after the search: ${perGroup}.`;
-  writeDefaults(cells, provenance);
+  await writeDefaults(cells, provenance);
   writeDocs(cells, provenance, outcome);
   for (const type of BOT_TYPES)
     process.stdout.write(
@@ -388,10 +389,10 @@ async function main(): Promise<void> {
   );
 }
 
-function writeDefaults(
+async function writeDefaults(
   table: Partial<Record<BotType, Partial<Record<DetectorId, CalibrationCell>>>>,
   provenance: string,
-): void {
+): Promise<void> {
   const body = BOT_TYPES.map((type) => {
     const cells = Object.entries(table[type] ?? {})
       .map(([d, c]) => `    '${d}': ${c.weight},`)
@@ -411,7 +412,10 @@ export const DEFAULT_WEIGHTS: Weights = {
 ${body}
 };
 `;
-  writeFileSync(join(REPO_ROOT, 'libs', 'scoring-service', 'src', 'default-weights.ts'), text);
+  // Written as the repository's formatter would (the format check runs in CI).
+  const path = join(REPO_ROOT, 'libs', 'scoring-service', 'src', 'default-weights.ts');
+  const options = (await prettier.resolveConfig(path)) ?? {};
+  writeFileSync(path, await prettier.format(text, { ...options, filepath: path }));
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);

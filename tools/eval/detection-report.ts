@@ -251,6 +251,12 @@ async function simulatorReport(args: Args): Promise<SimulatorResult> {
     '',
     `Replay: \`moat replay --format mirror\`, all ${Object.keys(summary.votesByDetector).length} detectors, the default profile (every bot type, sensitivity medium = confidence ≥ ${threshold}, deny for 1 h), the calibrated weights (docs/SCORING.md). ${fmt(summary.replayed)} of ${fmt(summary.lines)} lines replayed, ${fmt(summary.events)} session events, ${fmt(summary.votes.bot)} bot and ${fmt(summary.votes.clean)} clean votes, decisions on ${fmt(summary.decidedIps)} addresses; ${fmt(summary.seconds, 0)} s (${fmt(summary.linesPerSecond)} lines/s, ${fmt(summary.cpuSeconds, 0)} s of CPU).`,
     '',
+    `Against the aims (recall ≥ 95 % for every bot type, people's false-positive rate ≤ 0.1 %): ${byType
+      .map((r) => `${r.name} ${r.bots > 0 && r.blocked / r.bots >= 0.95 ? 'met' : 'not met'}`)
+      .join(
+        ', ',
+      )}; people ${blockedPeople.size / Math.max(1, people.size) <= 0.001 ? 'met' : 'not met'}.`,
+    '',
     '### People',
     '',
     '| | present | blocked | false-positive rate |',

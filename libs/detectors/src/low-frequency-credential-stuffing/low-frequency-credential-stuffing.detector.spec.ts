@@ -12,9 +12,10 @@ const attempt = (
   e.session.authAttempts = e.session.requestCount;
   return e;
 };
-const readings = (isolated: number, all: number): TallyReadings => ({
+const readings = (isolated: number, all: number, recent = isolated): TallyReadings => ({
   'isolated-ips': { count: isolated, members: [] },
   'fingerprint-ips': { count: all, members: [] },
+  'isolated-ips-recent': { count: recent, members: [] },
 });
 const judge = (tallies: TallyReadings) =>
   detector.evaluate({ event: attempt(), state: undefined, baseline: undefined, config, tallies });
@@ -22,7 +23,11 @@ const judge = (tallies: TallyReadings) =>
 describe('low-frequency credential stuffing', () => {
   it('counts an isolated failed attempt into its fingerprint cluster of the bucket', () => {
     const tallies = detector.tallies!(attempt(), config);
-    expect(tallies.map((t) => t.name)).toEqual(['fingerprint-ips', 'isolated-ips']);
+    expect(tallies.map((t) => t.name)).toEqual([
+      'fingerprint-ips',
+      'isolated-ips',
+      'isolated-ips-recent',
+    ]);
     const isolated = tallies[1];
     expect(isolated.member).toBe('203.0.113.7');
     expect(isolated.key).toContain(`|${Math.floor(T0 / config.bucketMs)}`);
@@ -49,6 +54,19 @@ describe('low-frequency credential stuffing', () => {
     const { memberVotes } = judge(readings(config.minIps * 4, config.minIps * 5));
     expect(memberVotes).toHaveLength(1);
     expect(memberVotes![0]).toMatchObject({ tally: 'isolated-ips', verdict: 'bot' });
+  });
+
+  it('scores by the cluster size over the last bucket, sliding across the bucket boundary', () => {
+    const score = (isolated: number, recent: number) =>
+      judge(readings(isolated, isolated, recent)).memberVotes![0].score;
+    // Just past the gate in a fresh bucket: a cluster of 25 is a quarter certain…
+    expect(score(config.minIps, config.minIps)).toBeCloseTo(0.25);
+    // …unless the same cluster was already large in the hours before the boundary.
+    expect(score(config.minIps, config.minIps * 4)).toBe(1);
+    // The share past the gate does not lower the score (a spoofed, popular fingerprint).
+    expect(judge(readings(100, 180)).memberVotes![0].score).toBe(1);
+    // The gate itself is unchanged: the recent count alone does not open it.
+    expect(judge(readings(config.minIps - 1, config.minIps, 500)).memberVotes).toBeUndefined();
   });
 
   it('votes nothing where no host keeps tallies', () => {

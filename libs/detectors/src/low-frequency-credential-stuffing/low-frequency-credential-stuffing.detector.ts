@@ -10,14 +10,21 @@
  * each handed out once whichever event or replica got there first, including IPs that joined
  * the cluster before it was recognised.
  *
+ * The vote's score grows with the cluster's size over the last `bucketMs` (a sliding count, so
+ * a bucket boundary does not reset the certainty of a campaign already recognised).
+ *
  * State (cross-session, per application × fingerprint × bucket): a sorted set of the isolated
  * IPs (≤ `maxClusterIps`, ~100 B each: ≤ 0.5 MB per cluster) with the claims hash beside it,
- * and HyperLogLogs of all the fingerprint's IPs (≤ 12 KB per bucket); both expire two buckets
- * after their last update. No per-IP state.
+ * HyperLogLogs of all the fingerprint's IPs (≤ 12 KB per bucket) and of its isolated IPs per
+ * 15-minute slice (≤ 12 KB each, 24 slices in a 6 h window); all expire two buckets after their
+ * last update. No per-IP state.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { defineDetector } from '../detector';
 import { clientFingerprint } from '../support/client-fingerprint';
+
+/** Granularity of the sliding count of isolated IPs (HyperLogLog slices). */
+const RECENT_SLICE_MS = 15 * 60_000;
 
 export const LowFrequencyCredentialStuffingConfig = Type.Object(
   {
@@ -83,6 +90,17 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
         retentionMs,
         maxMembers: config.maxClusterIps,
       },
+      // The cluster's size over the last bucketMs, sliding (the bucket above restarts at each
+      // boundary: it bounds state and claims, it should not reset the certainty).
+      {
+        kind: 'distinct',
+        name: 'isolated-ips-recent',
+        key: `${cluster}|isolated`,
+        member: event.request.ip,
+        bucketMs: RECENT_SLICE_MS,
+        windowMs: config.bucketMs,
+        retentionMs,
+      },
     ];
   },
 
@@ -93,6 +111,7 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
     // The HyperLogLog may undercount by a little; never below the exact isolated count.
     const fingerprintIps = Math.max(all.count, isolated.count);
     const share = isolated.count / fingerprintIps;
+    const recentIsolated = Math.max(isolated.count, tallies['isolated-ips-recent']?.count ?? 0);
     if (isolated.count < config.minIps || share < config.minIsolatedShare)
       return { state: undefined };
     return {
@@ -101,16 +120,22 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
         {
           tally: 'isolated-ips',
           verdict: 'bot',
-          // Certainty grows with the cluster's size. The share is a gate, not a factor: past
-          // it, a popular browser's fingerprint (which a spoofing campaign borrows) diluting
-          // the share with people says nothing about the cluster itself.
-          score: Math.min(1, isolated.count / (config.minIps * 4)),
+          // Certainty grows with the cluster's size over the last bucketMs. The share is a
+          // gate, not a factor: past it, a popular browser's fingerprint (which a spoofing
+          // campaign borrows) diluting the share with people says nothing about the cluster.
+          score: Math.min(1, recentIsolated / (config.minIps * 4)),
           evidence: [
             {
               metric: 'isolated_login_ips',
               value: isolated.count,
               threshold: config.minIps,
               detail: `fingerprint ${clientFingerprint(event)}, bucket of ${config.bucketMs} ms`,
+            },
+            {
+              metric: 'isolated_login_ips_last_bucket_ms',
+              value: recentIsolated,
+              threshold: config.minIps * 4,
+              detail: 'sliding; the score is this ÷ threshold, capped at 1',
             },
             {
               metric: 'isolated_share_of_fingerprint_ips',
