@@ -39,7 +39,7 @@ import {
 } from '@moat/contracts';
 import * as prettier from 'prettier';
 import { population } from '@moat/simulator';
-import { jsonLines, moatReplay, REPO_ROOT, writePopulation } from './harness';
+import { jsonLines, moatReplay, REPO_ROOT, scriptOptions, writePopulation } from './harness';
 
 const FLOOR = 0.05;
 const GRID = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1];
@@ -51,46 +51,15 @@ const PEOPLE_BELOW = SENSITIVITIES.high;
 const MARK_START = '<!-- calibration:start (written by npm run calibrate; do not edit by hand) -->';
 const MARK_END = '<!-- calibration:end -->';
 
-interface Args {
-  seed: number;
-  humans: number;
-  botsPerScenario: number;
-  workDir: string;
-  reuse: boolean;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = {
+function parseOptions(argv: string[]) {
+  return scriptOptions(argv, {
     seed: 1001,
     humans: 3_000,
     botsPerScenario: 3,
     workDir: join(tmpdir(), 'moat-calibration'),
+    /** Reuse the votes a previous run left in the work dir. */
     reuse: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--reuse') {
-      args.reuse = true;
-      continue;
-    }
-    i++;
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--work-dir') {
-      args.workDir = value;
-      continue;
-    }
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
-      throw new Error(`${flag} needs a non-negative integer, got "${value}"`);
-    if (flag === '--seed') args.seed = n;
-    else if (flag === '--humans') args.humans = n;
-    else if (flag === '--bots-per-scenario') args.botsPerScenario = n;
-    else
-      throw new Error(
-        `Unknown option ${flag}; use --seed, --humans, --bots-per-scenario, --work-dir, --reuse.`,
-      );
-  }
-  return args;
+  });
 }
 
 interface Judged {
@@ -172,7 +141,7 @@ function better(a: Score, b: Score): boolean {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseOptions(process.argv.slice(2));
   mkdirSync(args.workDir, { recursive: true });
   const log = join(args.workDir, `population-${args.seed}.jsonl`);
   const votesFile = join(args.workDir, `votes-${args.seed}.jsonl`);

@@ -29,6 +29,7 @@ import {
   percent,
   quantile,
   REPO_ROOT,
+  scriptOptions,
   writePopulation,
   type DecisionLine,
   type PopulationIndex,
@@ -36,54 +37,19 @@ import {
   type Unit,
 } from './harness';
 
-interface Args {
-  seed: number;
-  humans: number;
-  botsPerScenario: number;
-  out: string;
-  workDir: string;
-  corpus: string;
-  /** Reuse the replay output a previous run left in the work dir (re-render the report). */
-  reuse: boolean;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = {
+function parseOptions(argv: string[]) {
+  return scriptOptions(argv, {
     seed: 7,
     humans: 10_000,
     botsPerScenario: 1,
     out: join(REPO_ROOT, 'docs', 'DETECTION.md'),
     workDir: join(tmpdir(), 'moat-eval'),
     corpus: join(REPO_ROOT, '..', 'shared', 'corpus', 'crowdsec-hub'),
+    /** Reuse the replay output a previous run left in the work dir (re-render the report). */
     reuse: false,
-  };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--reuse') {
-      args.reuse = true;
-      i--;
-      continue;
-    }
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    const int = () => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 0)
-        throw new Error(`${flag} needs a non-negative integer, got "${value}"`);
-      return n;
-    };
-    if (flag === '--seed') args.seed = int();
-    else if (flag === '--humans') args.humans = int();
-    else if (flag === '--bots-per-scenario') args.botsPerScenario = int();
-    else if (flag === '--out') args.out = value;
-    else if (flag === '--work-dir') args.workDir = value;
-    else if (flag === '--corpus') args.corpus = value;
-    else
-      throw new Error(
-        `Unknown option ${flag}; use --seed, --humans, --bots-per-scenario, --out, --work-dir, --corpus, --reuse.`,
-      );
-  }
-  return args;
+  });
 }
+type Args = ReturnType<typeof parseOptions>;
 
 /** A unit's fate: when a decision first covered it, and how much it got in before. */
 interface Outcome {
@@ -411,7 +377,7 @@ async function corpusReport(args: Args): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseOptions(process.argv.slice(2));
   const started = Date.now();
   const simulator = await simulatorReport(args);
   process.stdout.write(`${simulator.console}\n`);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { simulate, type Label, type SimulationOptions } from '@moat/simulator';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -142,4 +143,32 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 export function percent(part: number, whole: number, digits = 1): string {
   return whole === 0 ? '–' : `${((100 * part) / whole).toFixed(digits)} %`;
+}
+
+/** A script's options: integers (non-negative), strings and switches, each with its default. */
+export type OptionSpec = Record<string, number | string | boolean>;
+
+/**
+ * Parses `--name value` / `--switch` options against their defaults (node:util parseArgs,
+ * strict: an unknown option or a missing value is an error naming it); integer options must be
+ * non-negative integers. Option names are the kebab-case of the keys.
+ */
+export function scriptOptions<T extends OptionSpec>(argv: string[], defaults: T): T {
+  const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [key, value] of Object.entries(defaults))
+    options[kebab(key)] = { type: typeof value === 'boolean' ? 'boolean' : 'string' };
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const out: OptionSpec = { ...defaults };
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const given = values[kebab(key)];
+    if (given === undefined) continue;
+    if (typeof fallback === 'number') {
+      const n = Number(given);
+      if (!Number.isInteger(n) || n < 0)
+        throw new Error(`--${kebab(key)} needs a non-negative integer, got "${String(given)}"`);
+      out[key] = n;
+    } else out[key] = given;
+  }
+  return out as T;
 }
