@@ -101,6 +101,26 @@ function botClient(
   });
 }
 
+/**
+ * A campaign that signs in to its own account first (resource-consumption scripts): its client
+ * on a hosting address with a cookie jar, its pacing (mean drawn from `paceSeconds`), and the
+ * sign-in sent at the start. Returns what the script goes on with.
+ */
+function* signedIn(
+  ctx: ActorContext,
+  tools: readonly ToolName[],
+  paceSeconds: readonly [number, number],
+): Generator<SimulatedRequest, { client: Client; pace: Pacing; t: number }> {
+  const { rng, site, accounts } = ctx;
+  const client = botClient(ctx, campaignProfile(ctx, tools), randomIp(rng, 'hosting'), {
+    cookies: true,
+  });
+  const own = accounts.account(rng.int(0, accounts.size - 1));
+  const pace = pacing(rng, rng.uniform(paceSeconds[0], paceSeconds[1]) * SECOND);
+  yield client.send(ctx.start, site.login(rng, own.username, own.password, true));
+  return { client, pace, t: ctx.start };
+}
+
 /** The scenario scripts. */
 export const BOT_SCRIPTS: Readonly<
   Record<BotScenario, (ctx: ActorContext) => Generator<SimulatedRequest>>
@@ -413,17 +433,13 @@ export const BOT_SCRIPTS: Readonly<
   // ---- unrestricted resource consumption ----
 
   *'expensive-endpoint'(ctx) {
-    const { rng, site, accounts } = ctx;
-    const client = botClient(
-      ctx,
-      campaignProfile(ctx, ['pythonRequests', 'go', 'curl']),
-      randomIp(rng, 'hosting'),
-      { cookies: true },
-    );
-    const own = accounts.account(rng.int(0, accounts.size - 1));
-    const pace = pacing(rng, rng.uniform(0.5, 3) * SECOND);
-    let t = ctx.start;
-    yield client.send(t, site.login(rng, own.username, own.password, true));
+    const { rng, site } = ctx;
+    const {
+      client,
+      pace,
+      t: start,
+    } = yield* signedIn(ctx, ['pythonRequests', 'go', 'curl'], [0.5, 3]);
+    let t = start;
     const count = rng.int(100, 600);
     const from = Date.UTC(2015, 0, 1);
     for (let i = 0; i < count; i++) {
@@ -440,17 +456,13 @@ export const BOT_SCRIPTS: Readonly<
   },
 
   *'huge-payload'(ctx) {
-    const { rng, site, accounts } = ctx;
-    const client = botClient(
-      ctx,
-      campaignProfile(ctx, ['pythonRequests', 'go', 'curl']),
-      randomIp(rng, 'hosting'),
-      { cookies: true },
-    );
-    const own = accounts.account(rng.int(0, accounts.size - 1));
-    const pace = pacing(rng, rng.uniform(1, 6) * SECOND);
-    let t = ctx.start;
-    yield client.send(t, site.login(rng, own.username, own.password, true));
+    const { rng, site } = ctx;
+    const {
+      client,
+      pace,
+      t: start,
+    } = yield* signedIn(ctx, ['pythonRequests', 'go', 'curl'], [1, 6]);
+    let t = start;
     const count = rng.int(50, 300);
     for (let i = 0; i < count; i++) {
       t += pace(rng);
@@ -468,17 +480,13 @@ export const BOT_SCRIPTS: Readonly<
   },
 
   *'huge-download'(ctx) {
-    const { rng, site, accounts } = ctx;
-    const client = botClient(
-      ctx,
-      campaignProfile(ctx, ['go', 'curl', 'pythonRequests']),
-      randomIp(rng, 'hosting'),
-      { cookies: true },
-    );
-    const own = accounts.account(rng.int(0, accounts.size - 1));
-    const pace = pacing(rng, rng.uniform(1, 5) * SECOND);
-    let t = ctx.start;
-    yield client.send(t, site.login(rng, own.username, own.password, true));
+    const { rng, site } = ctx;
+    const {
+      client,
+      pace,
+      t: start,
+    } = yield* signedIn(ctx, ['go', 'curl', 'pythonRequests'], [1, 5]);
+    let t = start;
     const count = rng.int(80, 400);
     for (let i = 0; i < count; i++) {
       t += pace(rng);

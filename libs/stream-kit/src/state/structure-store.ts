@@ -10,6 +10,7 @@
  */
 import type Redis from 'ioredis';
 import { connectRedis, createRedisClient } from './redis-client';
+import { ExpiringEntries } from './expiring-entries';
 
 export interface ScoredMember {
   member: string;
@@ -165,10 +166,11 @@ type MemoryEntry =
 /** In-memory StructureStore: exact sets stand in for HyperLogLogs; TTLs honoured lazily. */
 export class MemoryStructureStore implements StructureStore {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, MemoryEntry>();
-  private writesSinceSweep = 0;
+  private readonly entries: ExpiringEntries<MemoryEntry>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    this.entries = new ExpiringEntries(now);
+  }
 
   async connect(): Promise<void> {}
 
@@ -231,8 +233,7 @@ export class MemoryStructureStore implements StructureStore {
         }
       }
     }
-    this.writesSinceSweep += ops.length;
-    if (this.writesSinceSweep > 10_000) this.sweep(now);
+    this.entries.wrote(ops.length, now);
   }
 
   async zrangeByScore(
@@ -271,7 +272,6 @@ export class MemoryStructureStore implements StructureStore {
 
   /** Keys currently held (tests: bounded retention). */
   get size(): number {
-    this.sweep(this.now());
     return this.entries.size;
   }
 
@@ -280,12 +280,7 @@ export class MemoryStructureStore implements StructureStore {
   }
 
   private live(key: string): MemoryEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
+    return this.entries.live(key);
   }
 
   private zset(key: string, create: boolean) {
@@ -302,13 +297,8 @@ export class MemoryStructureStore implements StructureStore {
   }
 
   private dropIfEmpty(key: string): void {
-    const entry = this.entries.get(key);
+    const entry = this.entries.live(key);
     if (entry?.type === 'zset' && entry.members.size === 0) this.entries.delete(key);
-  }
-
-  private sweep(now: number): void {
-    this.writesSinceSweep = 0;
-    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
   }
 }
 

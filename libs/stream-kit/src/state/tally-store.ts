@@ -23,6 +23,7 @@ import type Redis from 'ioredis';
 import { connectRedis, createRedisClient } from './redis-client';
 import { RedisStateStore } from './redis-store';
 import type { StateStore } from './state-store';
+import { ExpiringEntries } from './expiring-entries';
 
 export interface TallyMember {
   member: string;
@@ -222,10 +223,11 @@ type MemoryEntry =
 /** In-memory TallyStore with the same semantics (exact sets stand in for HyperLogLogs). */
 export class MemoryTallyStore implements TallyStore {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, MemoryEntry>();
-  private writesSinceSweep = 0;
+  private readonly entries: ExpiringEntries<MemoryEntry>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    this.entries = new ExpiringEntries(now);
+  }
 
   async connect(): Promise<void> {}
 
@@ -259,8 +261,7 @@ export class MemoryTallyStore implements TallyStore {
         entry?.type === 'zset' ? ascending(entry.members).filter((m) => m.score >= op.min) : [];
       return { count: window.length, members: window.slice(0, op.list) };
     });
-    this.writesSinceSweep += ops.length;
-    if (this.writesSinceSweep > 10_000) this.sweep(now);
+    this.entries.wrote(ops.length, now);
     return results;
   }
 
@@ -286,7 +287,6 @@ export class MemoryTallyStore implements TallyStore {
 
   /** Keys currently held (tests: bounded retention). */
   get size(): number {
-    this.sweep(this.now());
     return this.entries.size;
   }
 
@@ -295,12 +295,7 @@ export class MemoryTallyStore implements TallyStore {
   }
 
   private live(key: string): MemoryEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
+    return this.entries.live(key);
   }
 
   private entry<T extends MemoryEntry['type']>(
@@ -317,11 +312,6 @@ export class MemoryTallyStore implements TallyStore {
     >;
     this.entries.set(key, fresh);
     return fresh;
-  }
-
-  private sweep(now: number): void {
-    this.writesSinceSweep = 0;
-    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
   }
 }
 
