@@ -146,6 +146,8 @@ async function simulatorReport(args: Args): Promise<SimulatorResult> {
   const log = join(args.workDir, `population-${args.seed}.jsonl`);
   const decisionsFile = join(args.workDir, `decisions-${args.seed}.jsonl`);
   const summaryFile = join(args.workDir, `summary-${args.seed}.json`);
+  // Every vote too, left beside the decisions for explaining a miss (which detectors voted).
+  const votesFile = join(args.workDir, `votes-${args.seed}.jsonl`);
   const options = population(args.seed, {
     humans: args.humans,
     botsPerScenario: args.botsPerScenario,
@@ -171,7 +173,14 @@ async function simulatorReport(args: Args): Promise<SimulatorResult> {
     process.stderr.write(`eval: --reuse: reading the replay output left in ${args.workDir}\n`);
     summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as ReplaySummary;
   } else {
-    summary = await moatReplay(log, ['--format', 'mirror', '--out', decisionsFile]);
+    summary = await moatReplay(log, [
+      '--format',
+      'mirror',
+      '--out',
+      decisionsFile,
+      '--votes',
+      votesFile,
+    ]);
     writeFileSync(summaryFile, JSON.stringify(summary));
   }
   const decisions = await readDecisions(decisionsFile);

@@ -59,11 +59,15 @@ describe('RedisTallyStore (real Redis)', () => {
       { type: 'hll', addTo: 'h:2', member: 'y', countKeys: ['h:1', 'h:2'], ttlMs: 60_000 },
       { type: 'hll', addTo: 'h:2', member: 'y', countKeys: ['h:1', 'h:2'], ttlMs: 60_000 },
       { type: 'hll', countKeys: ['h:2', 'h:3'], ttlMs: 60_000 },
+      // Added only, nothing read (count 0); the next read sees it.
+      { type: 'hll', addTo: 'h:3', member: 'z', countKeys: [], ttlMs: 60_000 },
+      { type: 'hll', countKeys: ['h:2', 'h:3'], ttlMs: 60_000 },
     ];
     try {
       const fromRedis = await redis.apply(ops);
       expect(fromRedis).toEqual(await memory.apply(ops));
       expect(fromRedis[6].members.map((m) => m.member)).toEqual(['b', 'c', 'd']);
+      expect(fromRedis.slice(-3).map((r) => r.count)).toEqual([1, 0, 2]);
       const claims = [
         { key: 'k', min: 0, claimant: 'e1', limit: 10, ttlMs: 60_000 },
         { key: 'k', min: 0, claimant: 'e2', limit: 10, ttlMs: 60_000 },

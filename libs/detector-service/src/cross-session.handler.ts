@@ -54,7 +54,7 @@ export function tallyOps(detectorId: string, ts: number, requests: TallyRequest[
     const last = Math.floor(ts / r.bucketMs);
     const first = Math.max(Math.floor((ts - r.windowMs + 1) / r.bucketMs), last - MAX_BUCKETS + 1);
     const countKeys: string[] = [];
-    for (let b = first; b <= last; b++) countKeys.push(`${key}:${b}`);
+    if (r.read !== false) for (let b = first; b <= last; b++) countKeys.push(`${key}:${b}`);
     return {
       type: 'hll',
       ...(r.member !== undefined ? { addTo: `${key}:${last}`, member: r.member } : {}),

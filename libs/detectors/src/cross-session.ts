@@ -38,6 +38,12 @@ export interface MembersTally extends TallyBase {
 export interface DistinctTally extends TallyBase {
   kind: 'distinct';
   bucketMs: number;
+  /**
+   * false: the member is added and nothing is read (the reading's count is 0) — for the many
+   * events whose judgement does not need the count; reading a wide window costs a union of
+   * its buckets.
+   */
+  read?: boolean;
 }
 
 export type TallyRequest = MembersTally | DistinctTally;

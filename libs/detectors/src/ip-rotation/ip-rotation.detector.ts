@@ -1,20 +1,27 @@
 /**
- * IP rotation: one account or one credential session used from a pool of IPs in a short time —
- * a rotating proxy behind one cookie jar, or one account attacked from many addresses. People
- * move between a few networks (Wi-Fi, cellular, office) in an hour; not ten.
+ * IP rotation: one account or one credential session used for logins from a pool of IPs in a
+ * short time — a rotating proxy behind one cookie jar, or one account attacked from many
+ * addresses. People move between a few networks (Wi-Fi, cellular, office) in an hour and log in
+ * once; they do not log in from ten.
  *
- * Two pools, each per application and event-time bucket (`bucketMs`):
+ * Two pools, each per application:
  * - an account (user-name hash): the IPs of its *failed* logins (a shared account that people
  *   log into successfully is not a pool);
  * - a credential session (cookie, bearer token, API key, JWT — the sessionizer keeps its id
- *   across IPs): the IPs of all its requests.
- * Once a pool holds `minIps` IPs the detector votes `bot` for every IP of the pool, one vote per
- * IP, each handed out once whichever event or replica got there first.
+ *   across IPs): the IPs of its login attempts. Only logins: a person's phone browsing on one
+ *   token hops between carrier addresses all day, which says nothing about account takeover.
+ * Once a pool held `minIps` IPs over the last `bucketMs` (a sliding count) the detector votes
+ * `bot` for every IP of the pool in the current event-time bucket, one vote per IP, each handed
+ * out once whichever event or replica got there first. The count slides so that a rotation
+ * already recognised stays recognised across a bucket boundary; the bucket bounds the members
+ * kept and the claims.
  * (A fingerprint's pool is left to low-frequency credential stuffing: a popular browser's
  * fingerprint legitimately spans thousands of IPs.)
  *
- * State (cross-session): per pool a sorted set of ≤ `maxPoolIps` IPs (~100 B each) and its claims
- * hash, expiring two buckets after the last update. No per-IP state.
+ * State (cross-session): per pool and bucket a sorted set of ≤ `maxPoolIps` IPs (~100 B each)
+ * and its claims hash, expiring two buckets after the last update; per pool HyperLogLogs of its
+ * IPs per twelfth of a bucket (sparse, well under 1 KB for a pool of tens of IPs) for the
+ * sliding count. No per-IP state.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { TallyRequest } from '../cross-session';
@@ -32,10 +39,12 @@ export const IpRotationConfig = Type.Object(
 export type IpRotationConfig = Static<typeof IpRotationConfig>;
 
 const POOLS = ['account-ips', 'session-ips'] as const;
+/** The sliding count's granularity, in buckets. */
+const SLICES_PER_BUCKET = 12;
 
 export const ipRotationDetector = defineDetector<undefined, typeof IpRotationConfig>({
   id: 'ip-rotation',
-  summary: 'One account or credential session seen from a pool of IPs in a short time',
+  summary: 'One account or credential session logging in from a pool of IPs in a short time',
   configSchema: IpRotationConfig,
   stateKey: () => null,
   stateTtlMs: (config) => config.bucketMs * 2,
@@ -43,37 +52,52 @@ export const ipRotationDetector = defineDetector<undefined, typeof IpRotationCon
   tallies(event, config) {
     const { app, ts, ip, usernameHash } = event.request;
     const bucket = Math.floor(ts / config.bucketMs);
-    const pool = (name: string, subject: string): TallyRequest => ({
-      kind: 'members',
-      name,
-      key: `${app}|${subject}|${bucket}`,
-      member: ip,
-      windowMs: config.bucketMs,
-      retentionMs: config.bucketMs * 2,
-      maxMembers: config.maxPoolIps,
-    });
+    const pool = (name: string, subject: string): TallyRequest[] => [
+      {
+        kind: 'members',
+        name,
+        key: `${app}|${subject}|${bucket}`,
+        member: ip,
+        windowMs: config.bucketMs,
+        retentionMs: config.bucketMs * 2,
+        maxMembers: config.maxPoolIps,
+      },
+      {
+        kind: 'distinct',
+        name: `${name}-recent`,
+        key: `${app}|${subject}`,
+        member: ip,
+        bucketMs: Math.max(1, Math.floor(config.bucketMs / SLICES_PER_BUCKET)),
+        windowMs: config.bucketMs,
+        retentionMs: config.bucketMs * 2,
+      },
+    ];
+    if (!event.auth) return [];
     const pools: TallyRequest[] = [];
-    if (event.auth?.outcome === 'failure' && usernameHash)
-      pools.push(pool('account-ips', usernameHash));
-    if (event.sessionKeyKind === 'credential') pools.push(pool('session-ips', event.sessionId));
+    if (event.auth.outcome === 'failure' && usernameHash)
+      pools.push(...pool('account-ips', usernameHash));
+    if (event.sessionKeyKind === 'credential') pools.push(...pool('session-ips', event.sessionId));
     return pools;
   },
 
   evaluate({ config, tallies }) {
     const memberVotes = POOLS.flatMap((name) => {
       const pool = tallies?.[name];
-      if (!pool || pool.count < config.minIps) return [];
+      if (!pool) return [];
+      // The HyperLogLog may undercount by a little; never below the bucket's exact count.
+      const ips = Math.max(pool.count, tallies[`${name}-recent`]?.count ?? 0);
+      if (ips < config.minIps) return [];
       return [
         {
           tally: name,
           verdict: 'bot' as const,
-          score: Math.min(1, pool.count / (config.minIps * 3)),
+          score: Math.min(1, ips / (config.minIps * 3)),
           evidence: [
             {
-              metric: name === 'account-ips' ? 'account_failed_login_ips' : 'session_ips',
-              value: pool.count,
+              metric: name === 'account-ips' ? 'account_failed_login_ips' : 'session_login_ips',
+              value: ips,
               threshold: config.minIps,
-              detail: `bucket of ${config.bucketMs} ms`,
+              detail: `last ${config.bucketMs} ms, sliding`,
             },
           ],
         },

@@ -48,6 +48,12 @@ describe('low-frequency credential stuffing', () => {
     expect(names(attempt({ requestCount: 3 }))).toEqual(['fingerprint-ips']);
   });
 
+  it("adds every event's IP to its fingerprint's count, reading the count only for isolated attempts", () => {
+    const [all] = detector.tallies!(attempt({}, 'success'), config);
+    expect(all).toMatchObject({ name: 'fingerprint-ips', read: false, windowMs: config.bucketMs });
+    expect(detector.tallies!(attempt(), config)[0]).toMatchObject({ read: true });
+  });
+
   it('votes for every IP of a large cluster that is most of its fingerprint', () => {
     expect(judge(readings(config.minIps - 1, config.minIps)).memberVotes).toBeUndefined();
     expect(judge(readings(config.minIps * 4, config.minIps * 20)).memberVotes).toBeUndefined();
@@ -56,7 +62,7 @@ describe('low-frequency credential stuffing', () => {
     expect(memberVotes![0]).toMatchObject({ tally: 'isolated-ips', verdict: 'bot' });
   });
 
-  it('scores by the cluster size over the last bucket, sliding across the bucket boundary', () => {
+  it('counts over the last bucket, sliding: a recognised campaign stays recognised across the boundary', () => {
     const score = (isolated: number, recent: number) =>
       judge(readings(isolated, isolated, recent)).memberVotes![0].score;
     // Just past the gate in a fresh bucket: a cluster of 25 is a quarter certain…
@@ -65,8 +71,11 @@ describe('low-frequency credential stuffing', () => {
     expect(score(config.minIps, config.minIps * 4)).toBe(1);
     // The share past the gate does not lower the score (a spoofed, popular fingerprint).
     expect(judge(readings(100, 180)).memberVotes![0].score).toBe(1);
-    // The gate itself is unchanged: the recent count alone does not open it.
-    expect(judge(readings(config.minIps - 1, config.minIps, 500)).memberVotes).toBeUndefined();
+    // The first isolated IP of a new bucket is voted for at once when the cluster of the last
+    // bucket-long window is past the gate…
+    expect(judge(readings(1, 520, 500)).memberVotes![0]).toMatchObject({ score: 1 });
+    // …and not when people of that fingerprint outnumber it over the same window.
+    expect(judge(readings(1, 1_200, 500)).memberVotes).toBeUndefined();
   });
 
   it('votes nothing where no host keeps tallies', () => {

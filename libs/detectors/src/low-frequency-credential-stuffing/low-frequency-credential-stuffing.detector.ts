@@ -2,29 +2,38 @@
  * Low-frequency credential stuffing: a campaign spread so thin that each IP makes one or two
  * login attempts and nothing else, from thousands of IPs that share one client fingerprint. No
  * IP is busy; the cluster is. An attempt is *isolated* when it fails and its session has done
- * nothing but at most `maxAttemptsPerSession` logins. Per application, fingerprint and
- * event-time bucket the detector counts the IPs with an isolated attempt and all IPs of that
- * fingerprint; once at least `minIps` IPs made isolated attempts and they are at least
- * `minIsolatedShare` of the fingerprint's IPs (people who share a browser fingerprint browse
- * and mostly log in successfully), it votes `bot` for every IP of the cluster — one vote per IP,
- * each handed out once whichever event or replica got there first, including IPs that joined
- * the cluster before it was recognised.
+ * nothing but at most `maxAttemptsPerSession` logins. Per application and fingerprint the
+ * detector counts, over the last `bucketMs` of event time (sliding), the IPs with an isolated
+ * attempt and all IPs of that fingerprint; once at least `minIps` IPs made isolated attempts and
+ * they are at least `minIsolatedShare` of the fingerprint's IPs (people who share a browser
+ * fingerprint browse and mostly log in successfully), it votes `bot` for every IP of the
+ * cluster in the current event-time bucket — one vote per IP, each handed out once whichever
+ * event or replica got there first, including IPs that joined the cluster before it was
+ * recognised.
  *
- * The vote's score grows with the cluster's size over the last `bucketMs` (a sliding count, so
- * a bucket boundary does not reset the certainty of a campaign already recognised).
+ * The counts slide, so a campaign already recognised stays recognised across a bucket boundary
+ * (its next IP is voted for as it arrives); the bucket only bounds the members kept and the
+ * claims. The vote's score grows with the cluster's size.
  *
- * State (cross-session, per application × fingerprint × bucket): a sorted set of the isolated
- * IPs (≤ `maxClusterIps`, ~100 B each: ≤ 0.5 MB per cluster) with the claims hash beside it,
- * HyperLogLogs of all the fingerprint's IPs (≤ 12 KB per bucket) and of its isolated IPs per
- * 15-minute slice (≤ 12 KB each, 24 slices in a 6 h window); all expire two buckets after their
- * last update. No per-IP state.
+ * State (cross-session, per application × fingerprint): per bucket a sorted set of the isolated
+ * IPs (≤ `maxClusterIps`, ~100 B each: ≤ 0.5 MB per cluster) with the claims hash beside it;
+ * HyperLogLogs of the isolated IPs per 15-minute slice and of all the fingerprint's IPs per hour
+ * (sparse: a few hundred bytes for a fingerprint of a few IPs, ≤ 12 KB each); a slice expires
+ * once the window has passed it, the sorted set two buckets after its last update. No per-IP
+ * state. Only isolated attempts read the counts; every other event only adds its IP.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { defineDetector } from '../detector';
 import { clientFingerprint } from '../support/client-fingerprint';
 
 /** Granularity of the sliding count of isolated IPs (HyperLogLog slices). */
-const RECENT_SLICE_MS = 15 * 60_000;
+const ISOLATED_SLICE_MS = 15 * 60_000;
+/**
+ * Granularity of the sliding count of all the fingerprint's IPs: coarser, as every event of
+ * every client adds to it (the window then spans up to one slice more: a slightly larger
+ * denominator, so a slightly stricter share).
+ */
+const FINGERPRINT_SLICE_MS = 60 * 60_000;
 
 export const LowFrequencyCredentialStuffingConfig = Type.Object(
   {
@@ -68,17 +77,18 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
   tallies(event, config) {
     const bucket = Math.floor(event.request.ts / config.bucketMs);
     const cluster = `${event.request.app}|${clientFingerprint(event)}`;
-    const retentionMs = config.bucketMs * 2;
+    const isolated = isolatedAttempt(event, config);
     const all = {
       kind: 'distinct' as const,
       name: 'fingerprint-ips',
       key: cluster,
       member: event.request.ip,
-      bucketMs: config.bucketMs,
-      windowMs: event.request.ts - bucket * config.bucketMs + 1,
-      retentionMs,
+      bucketMs: FINGERPRINT_SLICE_MS,
+      windowMs: config.bucketMs,
+      retentionMs: config.bucketMs + FINGERPRINT_SLICE_MS,
+      read: isolated,
     };
-    if (!isolatedAttempt(event, config)) return [all];
+    if (!isolated) return [all];
     return [
       all,
       {
@@ -87,19 +97,17 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
         key: `${cluster}|${bucket}`,
         member: event.request.ip,
         windowMs: config.bucketMs,
-        retentionMs,
+        retentionMs: config.bucketMs * 2,
         maxMembers: config.maxClusterIps,
       },
-      // The cluster's size over the last bucketMs, sliding (the bucket above restarts at each
-      // boundary: it bounds state and claims, it should not reset the certainty).
       {
         kind: 'distinct',
         name: 'isolated-ips-recent',
         key: `${cluster}|isolated`,
         member: event.request.ip,
-        bucketMs: RECENT_SLICE_MS,
+        bucketMs: ISOLATED_SLICE_MS,
         windowMs: config.bucketMs,
-        retentionMs,
+        retentionMs: config.bucketMs + ISOLATED_SLICE_MS,
       },
     ];
   },
@@ -108,11 +116,11 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
     const isolated = tallies?.['isolated-ips'];
     const all = tallies?.['fingerprint-ips'];
     if (!isolated || !all) return { state: undefined };
-    // The HyperLogLog may undercount by a little; never below the exact isolated count.
-    const fingerprintIps = Math.max(all.count, isolated.count);
-    const share = isolated.count / fingerprintIps;
+    // The HyperLogLogs may undercount by a little; never below the bucket's exact count.
     const recentIsolated = Math.max(isolated.count, tallies['isolated-ips-recent']?.count ?? 0);
-    if (isolated.count < config.minIps || share < config.minIsolatedShare)
+    const fingerprintIps = Math.max(all.count, recentIsolated);
+    const share = recentIsolated / fingerprintIps;
+    if (recentIsolated < config.minIps || share < config.minIsolatedShare)
       return { state: undefined };
     return {
       state: undefined,
@@ -127,15 +135,9 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
           evidence: [
             {
               metric: 'isolated_login_ips',
-              value: isolated.count,
-              threshold: config.minIps,
-              detail: `fingerprint ${clientFingerprint(event)}, bucket of ${config.bucketMs} ms`,
-            },
-            {
-              metric: 'isolated_login_ips_last_bucket_ms',
               value: recentIsolated,
-              threshold: config.minIps * 4,
-              detail: 'sliding; the score is this ÷ threshold, capped at 1',
+              threshold: config.minIps,
+              detail: `fingerprint ${clientFingerprint(event)}, last ${config.bucketMs} ms (sliding); the score is this ÷ ${config.minIps * 4}, capped at 1`,
             },
             {
               metric: 'isolated_share_of_fingerprint_ips',

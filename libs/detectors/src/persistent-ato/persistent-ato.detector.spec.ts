@@ -9,35 +9,55 @@ const failure = (ts: number) => ({
   ...event({ method: 'POST', path: '/api/login', usernameHash: 'acct', ts }),
   auth: { outcome: 'failure' as const },
 });
-const history = (times: number[]): TallyReadings => ({
+const ATTACKER = '198.51.100.9';
+const history = (times: number[], owners: string[] = [], ip = ATTACKER): TallyReadings => ({
   'account-failures': {
     count: times.length,
-    members: times.map((t, i) => ({ member: `e${i}`, score: t })),
+    members: times.map((t, i) => ({ member: `${ip} e${i}`, score: t })),
+  },
+  'account-owner-ips': {
+    count: owners.length,
+    members: owners.map((m) => ({ member: m, score: T0 })),
   },
 });
-const judge = (ts: number, times: number[]) =>
+const judge = (ts: number, times: number[], owners: string[] = [], ip = ATTACKER) =>
   detector.evaluate({
     event: failure(ts),
     state: undefined,
     baseline: undefined,
     config,
-    tallies: history(times),
+    tallies: history(times, owners, ip),
   }).vote;
+const BURSTS = [0, 5, 4 * HOUR, 4 * HOUR + 5, 9 * HOUR, 9 * HOUR + 5].map((d) => T0 + d);
 
 describe('persistent ATO', () => {
   it("keeps an account's failed logins for the lookback, across sessions", () => {
-    const [tally] = detector.tallies!(failure(T0), config);
+    const [tally, owners] = detector.tallies!(failure(T0), config);
     expect(tally).toMatchObject({
       kind: 'members',
       name: 'account-failures',
+      member: expect.stringMatching(/^203\.0\.113\.7 /),
       windowMs: 7 * 24 * HOUR,
     });
-    expect(detector.tallies!({ ...failure(T0), auth: { outcome: 'success' } }, config)).toEqual([]);
+    // A failure reads the owner's IPs without adding to them; a success adds its IP.
+    expect(owners).toMatchObject({ name: 'account-owner-ips', list: config.maxOwnerIps });
+    expect(owners.member).toBeUndefined();
+    expect(detector.tallies!({ ...failure(T0), auth: { outcome: 'success' } }, config)).toEqual([
+      expect.objectContaining({ name: 'account-owner-ips', member: '203.0.113.7' }),
+    ]);
+    expect(detector.tallies!(event({ usernameHash: 'acct' }), config)).toEqual([]);
   });
 
   it('votes bot once failures come in separate bursts over hours', () => {
-    const bursts = [0, 5, 4 * HOUR, 4 * HOUR + 5, 9 * HOUR, 9 * HOUR + 5].map((d) => T0 + d);
-    expect(judge(bursts.at(-1)!, bursts)).toMatchObject({ verdict: 'bot' });
+    expect(judge(BURSTS.at(-1)!, BURSTS)).toMatchObject({ verdict: 'bot' });
+  });
+
+  it("leaves out the account's owner: an IP that logged into it, and its typos", () => {
+    // The event's own IP (203.0.113.7) logged into the account: a typo, not an attempt.
+    expect(judge(BURSTS.at(-1)!, BURSTS, ['203.0.113.7'])).toBeUndefined();
+    // The owner's failures do not make the account look attacked either.
+    expect(judge(BURSTS.at(-1)!, BURSTS, [ATTACKER], ATTACKER)).toBeUndefined();
+    expect(judge(BURSTS.at(-1)!, BURSTS, ['192.0.2.1'])).toMatchObject({ verdict: 'bot' });
   });
 
   it('does not vote for one burst of typos, however many', () => {
@@ -46,7 +66,6 @@ describe('persistent ATO', () => {
   });
 
   it('judges a late event on its own past only', () => {
-    const bursts = [0, 5, 4 * HOUR, 4 * HOUR + 5, 9 * HOUR, 9 * HOUR + 5].map((d) => T0 + d);
-    expect(judge(bursts[1], bursts)).toBeUndefined();
+    expect(judge(BURSTS[1], BURSTS)).toBeUndefined();
   });
 });

@@ -8,9 +8,15 @@
  * further failed attempt on it votes `bot` for its IP. A person who forgets a password fails in
  * one burst, then resets it.
  *
- * State: cross-session, per account a sorted set of ≤ `maxAttempts` failed-attempt ids with
- * their event times (~100 B each: ≤ 13 KB per attacked account), expiring `lookbackMs` after the
- * last failure; per client IP only the vote rhythm (under 100 B).
+ * The account's owner is left out: the IPs that logged into the account successfully in the
+ * lookback are its owner's (up to `maxOwnerIps` of them, the newest); their failures are typos,
+ * neither counted into the account's bursts nor voted for. Without this, the owner of an
+ * account under attack who mistypes the password once is voted a bot.
+ *
+ * State: cross-session, per account a sorted set of ≤ `maxAttempts` failed attempts (IP and
+ * event id) with their event times (~100 B each: ≤ 13 KB per attacked account), expiring
+ * `lookbackMs` after the last failure, and a sorted set of ≤ `maxOwnerIps` IPs that logged in
+ * (≤ 1.6 KB per account people log into); per client IP only the vote rhythm (under 100 B).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { defineDetector } from '../detector';
@@ -26,6 +32,8 @@ export const PersistentAtoConfig = Type.Object(
     burstGapMs: Type.Integer({ minimum: 60_000, default: HOUR }),
     minSpanMs: Type.Integer({ minimum: 0, default: 6 * HOUR }),
     maxAttempts: Type.Integer({ minimum: 10, maximum: 10_000, default: 128 }),
+    /** IPs kept per account that logged into it successfully (its owner's). */
+    maxOwnerIps: Type.Integer({ minimum: 1, maximum: 1_000, default: 16 }),
     repeatVoteMs: Type.Integer({ minimum: 0, default: 60_000 }),
   },
   { additionalProperties: false },
@@ -43,28 +51,44 @@ export const persistentAtoDetector = defineDetector<PersistentAtoState, typeof P
     stateTtlMs: (config) => config.lookbackMs,
 
     tallies(event, config) {
-      const { app, usernameHash, id } = event.request;
-      if (event.auth?.outcome !== 'failure' || !usernameHash) return [];
+      const { app, usernameHash, id, ip } = event.request;
+      if (!event.auth || !usernameHash) return [];
+      const account = `${app}|${usernameHash}`;
+      const owners = {
+        kind: 'members' as const,
+        name: 'account-owner-ips',
+        key: account,
+        windowMs: config.lookbackMs,
+        retentionMs: config.lookbackMs,
+        maxMembers: config.maxOwnerIps,
+      };
+      if (event.auth.outcome === 'success') return [{ ...owners, member: ip }];
       return [
         {
           kind: 'members',
           name: 'account-failures',
-          key: `${app}|${usernameHash}`,
-          member: id,
+          key: account,
+          member: `${ip} ${id}`,
           windowMs: config.lookbackMs,
           retentionMs: config.lookbackMs,
           maxMembers: config.maxAttempts,
           list: config.maxAttempts,
         },
+        { ...owners, list: config.maxOwnerIps },
       ];
     },
 
     evaluate({ event, state, config, tallies }) {
       const failures = tallies?.['account-failures'];
       if (!failures) return { state };
+      const owners = new Set(tallies['account-owner-ips']?.members.map((m) => m.member));
+      if (owners.has(event.request.ip)) return { state };
       const ts = event.request.ts;
-      // Only what happened up to this attempt: a late event is judged on its own past.
-      const times = failures.members.map((m) => m.score).filter((t) => t <= ts);
+      // Only what happened up to this attempt (a late event is judged on its own past), and
+      // not the owner's typos.
+      const times = failures.members
+        .filter((m) => m.score <= ts && !owners.has(m.member.slice(0, m.member.indexOf(' '))))
+        .map((m) => m.score);
       let bursts = times.length > 0 ? 1 : 0;
       for (let i = 1; i < times.length; i++)
         if (times[i] - times[i - 1] >= config.burstGapMs) bursts++;

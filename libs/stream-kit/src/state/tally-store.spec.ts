@@ -52,8 +52,11 @@ describe('MemoryTallyStore', () => {
       { type: 'hll', addTo: 'h:1', member: 'x', countKeys: ['h:1'], ttlMs: 1_000 },
       { type: 'hll', addTo: 'h:2', member: 'y', countKeys: ['h:1', 'h:2'], ttlMs: 1_000 },
       { type: 'hll', countKeys: ['h:2'], ttlMs: 1_000 },
+      // Added without reading (the count is 0), counted by the next read.
+      { type: 'hll', addTo: 'h:2', member: 'z', countKeys: [], ttlMs: 1_000 },
+      { type: 'hll', countKeys: ['h:2'], ttlMs: 1_000 },
     ]);
-    expect(results.map((r) => r.count)).toEqual([1, 1, 2, 1]);
+    expect(results.map((r) => r.count)).toEqual([1, 1, 2, 1, 0, 2]);
   });
 
   it('hands each window member to one claimant, the same members again to a repeated claim', async () => {

@@ -10,7 +10,7 @@
  *   the newest `max` members, expiring after `ttlMs`; read back (count in the window and, up to
  *   `list`, the members) in the same script, so the read sees this event's own write.
  * - `hll`: PFADD of a member into an event-time bucket (a HyperLogLog, ≤ 12 KB), read back as
- *   the PFCOUNT of the buckets that cover the window.
+ *   the PFCOUNT of the buckets that cover the window (none: added only, the count is 0).
  * - `claim`: assigns each window member that nobody claimed yet to `claimant` (HSETNX) and
  *   returns the members this claimant holds — a replayed claimant gets the same members back,
  *   a concurrent one gets the others, so each member is handed out exactly once.
@@ -52,7 +52,7 @@ export type TallyOp =
       /** The bucket the member is added to; omitted: read only. */
       addTo?: string;
       member?: string;
-      /** The buckets whose union is counted. */
+      /** The buckets whose union is counted; empty: nothing is read (the count is 0). */
       countKeys: string[];
       ttlMs: number;
     };
@@ -102,6 +102,7 @@ if ARGV[1] ~= '' then
   redis.call('PFADD', KEYS[1], ARGV[1])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
+if #KEYS < 2 then return 0 end
 local counted = {}
 for i = 2, #KEYS do counted[#counted + 1] = KEYS[i] end
 return redis.call('PFCOUNT', unpack(counted))
