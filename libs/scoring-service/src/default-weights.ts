@@ -1,7 +1,7 @@
 /**
  * The calibrated detector weights per bot type: the defaults in code. Written by
  * `npm run calibrate` (tools/eval/calibrate-weights.ts) from the simulator:
- * seed 1001, 3000 people, 3 campaigns per scenario and variant, 391273 requests, 145253 votes.
+ * seed 1001, 3000 people, 3 campaigns per scenario and variant, 391273 requests, 145222 votes.
  * docs/SCORING.md shows the same table with what each weight was measured from. Do not edit by
  * hand: rerun the calibration. MOAT_WEIGHTS_FILE (or replay's --weights) overrides it.
  */
@@ -22,7 +22,7 @@ export const DEFAULT_WEIGHTS: Weights = {
     'authentication-abuse': 0.05,
     'credential-stuffing': 0.65,
     'low-frequency-credential-stuffing': 1,
-    'ip-rotation': 0.3,
+    'ip-rotation': 1,
     'session-rotation': 0.5,
     'persistent-ato': 0.05,
     'request-interval': 0.6,
