@@ -7,6 +7,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { duration, parseConfig } from '@moat/config';
 import { availableDetectors } from '@moat/detectors';
+import { TrustedProxies } from '@moat/contracts';
 import { hostedDetectors } from '@moat/detector-service';
 import {
   checkFieldMap,
@@ -15,7 +16,6 @@ import {
   DEFAULT_SESSION_COOKIES,
   LOG_FORMAT_PRESETS,
   LOG_FORMATS,
-  TrustedProxies,
   splitList,
   type FieldMap,
   type LogFormat,

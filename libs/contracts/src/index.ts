@@ -1,4 +1,4 @@
-/** @moat/contracts: topic names, keys and message schemas. No I/O. */
+/** @moat/contracts: topic names, keys, message schemas and the client-address rule. No I/O. */
 export * from './vocabulary';
 export * from './topics';
 export * from './codec';
@@ -9,3 +9,4 @@ export * from './messages/vote';
 export * from './messages/decision';
 export * from './messages/config';
 export * from './messages/dlq';
+export * from './client-address';

@@ -9,7 +9,7 @@ import { codecs } from '@moat/contracts';
 import { checkMirrorInput } from './mirror-input';
 import { Normaliser } from './normaliser';
 import ipaddr from 'ipaddr.js';
-import { canonicalAddress, TrustedProxies } from './client-ip';
+import { canonicalAddress, TrustedProxies } from '@moat/contracts';
 import { createLineParser, LOG_FORMATS, type ParsedLine } from './sources/line-parser';
 import { LineSplitter } from './sources/line-splitter';
 import { SyslogFramer, syslogMessage } from './sources/syslog';

@@ -1,6 +1,5 @@
 /** @moat/mirror-service: the mirror agent's ingestion and normalisation. */
 export * from './mirror-input';
-export * from './client-ip';
 export * from './login-body';
 export * from './normaliser';
 export * from './publisher';

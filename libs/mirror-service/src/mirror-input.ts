@@ -28,7 +28,7 @@ export const MirrorInputSchema = Type.Object(
     /**
      * Request headers in the order the client sent them; names are case-insensitive. With
      * X-Forwarded-For, Forwarded or X-Real-IP among them, `ip` is the edge's peer and the client
-     * is found through the agent's trusted proxies (MOAT_TRUSTED_PROXIES).
+     * is found through the agent's trusted proxies (MOAT_MIRROR_TRUSTED_PROXIES).
      */
     headers: Type.Optional(
       Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 8192 }), {

@@ -8,7 +8,7 @@
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Credential, RequestRecord } from '@moat/contracts';
-import { canonicalAddress, TrustedProxies } from './client-ip';
+import { canonicalAddress, TrustedProxies } from '@moat/contracts';
 import { findLogin } from './login-body';
 import type { MirrorInput } from './mirror-input';
 

@@ -12,6 +12,7 @@
  *   await moat.stop();                // on shutdown: stops following, writes the snapshot
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TrustedProxies } from '@moat/contracts';
 import { createLogger, type Logger } from '@moat/observability';
 import {
   BlockResponses,
@@ -20,7 +21,6 @@ import {
   DecisionIndex,
   Enforcer,
   GraylistLimiter,
-  TrustedProxies,
   type BlockResponseOptions,
   type Enforcement,
   type FollowerStatus,

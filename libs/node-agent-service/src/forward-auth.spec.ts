@@ -1,7 +1,7 @@
 import type { Decision } from '@moat/contracts';
 import { PipelineMetrics } from '@moat/observability';
 import { BlockResponses } from './block-response';
-import { TrustedProxies } from './client-ip';
+import { TrustedProxies } from '@moat/contracts';
 import { CriticalEndpoints } from './critical-endpoints';
 import { DecisionIndex } from './decision-index';
 import { Enforcer } from './enforcer';

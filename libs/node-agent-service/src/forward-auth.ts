@@ -16,7 +16,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BlockResponses, HttpAnswer } from './block-response';
-import type { TrustedProxies } from './client-ip';
+import type { TrustedProxies } from '@moat/contracts';
 import type { Enforcer } from './enforcer';
 
 export const CHECK_PATH = '/v1/check';

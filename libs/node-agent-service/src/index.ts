@@ -7,7 +7,6 @@ export * from './ip-address';
 export * from './decision-index';
 export * from './decision-snapshot';
 export * from './decision-follower';
-export * from './client-ip';
 export * from './critical-endpoints';
 export * from './graylist-limiter';
 export * from './enforcer';

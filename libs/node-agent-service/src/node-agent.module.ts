@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { STREAM_RUNTIME, type StreamRuntime } from '@moat/stream-kit';
 import { BlockResponses } from './block-response';
-import { TrustedProxies } from './client-ip';
+import { TrustedProxies } from '@moat/contracts';
 import { CriticalEndpoints } from './critical-endpoints';
 import { DecisionFollowerService } from './decision-follower.service';
 import { DecisionIndex } from './decision-index';

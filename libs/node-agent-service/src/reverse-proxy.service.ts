@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { InjectRuntime, type StreamRuntime } from '@moat/stream-kit';
 import { BlockResponses } from './block-response';
-import { TrustedProxies } from './client-ip';
+import { TrustedProxies } from '@moat/contracts';
 import { Enforcer } from './enforcer';
 import { NODE_AGENT_OPTIONS } from './node-agent.tokens';
 import type { NodeAgentOptions } from './node-agent.options';

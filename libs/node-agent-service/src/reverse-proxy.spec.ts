@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Decision } from '@moat/contracts';
 import { createLogger } from '@moat/observability';
 import { BlockResponses } from './block-response';
-import { TrustedProxies } from './client-ip';
+import { TrustedProxies } from '@moat/contracts';
 import { CriticalEndpoints } from './critical-endpoints';
 import { DecisionIndex } from './decision-index';
 import { Enforcer } from './enforcer';

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from '@moat/observability';
 import type { BlockResponses } from './block-response';
-import type { TrustedProxies } from './client-ip';
+import type { TrustedProxies } from '@moat/contracts';
 import type { Enforcement, Enforcer } from './enforcer';
 
 export interface ReverseProxyOptions {

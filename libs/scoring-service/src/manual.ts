@@ -10,9 +10,15 @@
  *    exists: scoring publishes no automatic decision and no automatic tombstone under that key,
  *    so an automatic expiry can never lift a manual deny.
  */
-import { NO_EXPIRY, configKey, type Decision, type ManualDecisionEntry } from '@moat/contracts';
+import {
+  NO_EXPIRY,
+  configKey,
+  parseAddress,
+  type Decision,
+  type ManualDecisionEntry,
+} from '@moat/contracts';
 import type { ConfigProblem } from '@moat/stream-kit';
-import { parseAddress, parseSubject, subjectContains, type ParsedSubject } from './subject';
+import { parseSubject, subjectContains, type ParsedSubject } from './subject';
 
 /** Checks a manual entry beyond its schema: a canonical address or CIDR, an expiry after it was written. */
 export function checkManualEntry(entry: ManualDecisionEntry): ConfigProblem | undefined {

@@ -14,6 +14,7 @@
  * statistics — it collects as side outputs per Emitter (`takeSideOutputs`), when enabled.
  */
 import {
+  canonicalAddress,
   type BotType,
   type Decision,
   type DetectorId,
@@ -27,7 +28,6 @@ import type { Emitter, InRecord, KeyedProcessor } from '@moat/stream-kit';
 import { confidenceByType, type TypeConfidence, type Verdict, type Weights } from './confidence';
 import { ScoringPolicy } from './policy';
 import { profileCoversApp, stricter } from './profiles';
-import { canonicalAddress } from './subject';
 
 /** Session ids and applications remembered per subject (bounded state). */
 const RECENT_SESSIONS = 16;

@@ -14,7 +14,7 @@ import {
 import type { BotRecord } from './registry';
 import { ScoringService } from './scoring.service';
 import { DAY_MS, type DailyStats, type PeriodComparison } from './statistics';
-import { canonicalAddress } from './subject';
+import { canonicalAddress } from '@moat/contracts';
 
 @Controller('v1')
 export class ScoringController {

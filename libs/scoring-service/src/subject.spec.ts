@@ -1,4 +1,5 @@
-import { canonicalAddress, parseAddress, parseSubject, subjectContains } from './subject';
+import { canonicalAddress, parseAddress } from '@moat/contracts';
+import { parseSubject, subjectContains } from './subject';
 
 const subjectOf = (text: string) => {
   const parsed = parseSubject(text);

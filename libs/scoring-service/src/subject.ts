@@ -5,6 +5,7 @@
  * IPv6 in RFC 5952 form (lower case, `::` compression); IPv4-mapped IPv6 as IPv4; a CIDR as
  * its network address and prefix, with /32 and /128 written as the bare address.
  */
+import { parseAddress } from '@moat/contracts';
 import ipaddr from 'ipaddr.js';
 
 type Addr = ipaddr.IPv4 | ipaddr.IPv6;
@@ -16,21 +17,6 @@ export interface ParsedSubject {
   /** Prefix length; the full length (32 or 128) for a single address. */
   prefix: number;
   single: boolean;
-}
-
-/** Dotted-quad IPv4 (not `1` or `010.0.0.1`) or IPv6; IPv4-mapped IPv6 becomes IPv4. */
-export function parseAddress(text: string): Addr | undefined {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return undefined;
-  const addr = ipaddr.parse(text);
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (addr as ipaddr.IPv6).toIPv4Address();
-  }
-  return addr;
-}
-
-/** The canonical form of an address, or undefined when it is not one. */
-export function canonicalAddress(text: string): string | undefined {
-  return parseAddress(text)?.toString();
 }
 
 /**

@@ -6,7 +6,7 @@
  * (Envoy, custom names) map their keys onto these names.
  */
 import type { MirrorInput } from '../mirror-input';
-import { canonicalAddress, stripHop } from '../client-ip';
+import { canonicalAddress, stripHop } from '@moat/contracts';
 
 /** Canonical field → the key the log uses for it. Unmapped fields use their canonical name. */
 export type FieldMap = Readonly<Record<string, string>>;

@@ -1,13 +1,29 @@
 /**
- * The client address of a request that reached the edge through proxies. Forwarding headers
- * (X-Forwarded-For, Forwarded, X-Real-IP) are believed only when the peer is a configured trusted
- * proxy, and X-Forwarded-For / Forwarded chains are read from the right, skipping trusted hops,
- * so a client cannot choose its address by sending the headers itself.
+ * The client address of a request that reached the edge through proxies — one rule for the
+ * mirror agent, which keys every request (and so every vote and decision) by it, and the node
+ * agent, which looks decisions up by it: were they to differ, a decision would miss its client.
+ * Forwarding headers (X-Forwarded-For, Forwarded, X-Real-IP) are believed only when the peer is
+ * a configured trusted proxy, and X-Forwarded-For / Forwarded chains are read from the right,
+ * skipping trusted hops, so a client cannot choose its address by sending the headers itself
+ * (nginx's realip module with `real_ip_recursive on` reads them the same way).
  */
 import ipaddr from 'ipaddr.js';
 
 type Addr = ipaddr.IPv4 | ipaddr.IPv6;
 type Range = [Addr, number];
+
+/** A request's headers by lower-case name: a Map, or Node's IncomingHttpHeaders. */
+export type ForwardingHeaders =
+  ReadonlyMap<string, string> | Readonly<Record<string, string | string[] | undefined>>;
+
+function headerText(headers: ForwardingHeaders, name: string): string | undefined {
+  const value: unknown =
+    headers instanceof Map
+      ? (headers as ReadonlyMap<string, string>).get(name)
+      : (headers as Readonly<Record<string, unknown>>)[name];
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'string' ? value : undefined;
+}
 
 /**
  * Parses an address strictly: dotted-quad IPv4 (not `1` or octal `010.0.0.1`, which ipaddr.js
@@ -98,17 +114,19 @@ export class TrustedProxies {
 
   /**
    * The client address given the TCP peer of the edge and the request's headers (lower-case
-   * names). Returns undefined when the peer itself is not an address.
+   * names; a repeated header's values in order, as Node's IncomingHttpHeaders gives them).
+   * Returns undefined when the peer itself is not an address.
    */
-  clientIp(peer: string, headers: ReadonlyMap<string, string>): string | undefined {
-    const peerText = canonicalAddress(stripHop(peer));
+  clientIp(peer: string | undefined, headers: ForwardingHeaders): string | undefined {
+    const peerText = peer === undefined ? undefined : canonicalAddress(stripHop(peer));
     if (peerText === undefined) return undefined;
     if (!this.isTrusted(peerText)) return peerText;
-    const xff = headers.get('x-forwarded-for');
+    const header = (name: string) => headerText(headers, name);
+    const xff = header('x-forwarded-for');
     if (xff) return this.walk(xff.split(','), peerText);
-    const forwarded = headers.get('forwarded');
+    const forwarded = header('forwarded');
     if (forwarded) return this.walk(forwardedFor(forwarded), peerText);
-    const real = headers.get('x-real-ip');
+    const real = header('x-real-ip');
     if (real) return canonicalAddress(stripHop(real)) ?? peerText;
     return peerText;
   }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
-import { TrustedProxies } from './client-ip';
+import { TrustedProxies } from './client-address';
 
 const proxies = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48', '192.0.2.1']);
 const PROXY = '10.0.0.5';
@@ -82,18 +82,35 @@ describe('TrustedProxies', () => {
       expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '::ffff:203.0.113.7' })).toBe(CLIENT);
     });
 
-    it('stops believing the chain at a malformed hop', () => {
+    it('stops believing the chain at a malformed hop, keeping the last trusted hop (as nginx)', () => {
       expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `${CLIENT}, unknown, 10.0.0.9` })).toBe(
-        PROXY,
+        '10.0.0.9',
       );
       expect(
         proxies.clientIp(PROXY, {
           'x-forwarded-for': `${CLIENT}, _hidden, 10.0.0.9`,
           'x-real-ip': '198.51.100.4',
         }),
-      ).toBe('198.51.100.4');
+      ).toBe('10.0.0.9');
       expect(proxies.clientIp(PROXY, { 'x-forwarded-for': ' , ,' })).toBe(PROXY);
       expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '203.0.113.7:port' })).toBe(PROXY);
+    });
+
+    it('reads RFC 7239 Forwarded when there is no X-Forwarded-For', () => {
+      expect(
+        proxies.clientIp(PROXY, { forwarded: `for=1.1.1.1, for="${CLIENT}:443";proto=https` }),
+      ).toBe(CLIENT);
+      expect(proxies.clientIp(PROXY, { forwarded: 'for="[2001:db8::7]:443", for=10.0.0.3' })).toBe(
+        '2001:db8::7',
+      );
+      expect(proxies.clientIp(PROXY, { forwarded: 'for=_hidden' })).toBe(PROXY);
+    });
+
+    it('gives the same answer for a Map of headers (the mirror agent) as for a record (Node)', () => {
+      const headers = { 'x-forwarded-for': `1.1.1.1, ${CLIENT}, 10.0.0.2`, 'x-real-ip': '8.8.8.8' };
+      expect(proxies.clientIp(PROXY, new Map(Object.entries(headers)))).toBe(
+        proxies.clientIp(PROXY, headers),
+      );
     });
 
     const headerText = fc.oneof(
