@@ -22,11 +22,11 @@ const {
   Enforcer,
   ForwardAuth,
   GraylistLimiter,
-  TrustedProxies,
   readSnapshot,
   writeSnapshot,
 } = require('@moat/node-agent-service');
 const { PipelineMetrics } = require('@moat/observability');
+const { TrustedProxies } = require('@moat/contracts');
 
 const { values } = parseArgs({
   options: {
