@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { TrustedProxies } from './client-address';
 
 const proxies = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48', '192.0.2.1']);
@@ -16,6 +17,25 @@ describe('TrustedProxies', () => {
     expect(proxies.isTrusted('2001:db8:fffe::1')).toBe(false);
     expect(proxies.isTrusted(undefined)).toBe(false);
     expect(proxies.isTrusted('garbage')).toBe(false);
+  });
+
+  it('answers for a dotted quad (parsed by hand) as for the parsed address', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.ipV4(),
+        (ranges, ip) => {
+          // Host bits set on purpose (10.1.2.3/8): the network is what counts.
+          const cidrs = ranges.map(([a, p]) => `${a}/${p}`);
+          const trusted = new TrustedProxies(cidrs);
+          expect(trusted.isTrusted(ip)).toBe(trusted.isTrusted(ipaddr.parse(ip)));
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 
   it('accepts IPv4-mapped CIDRs as their IPv4 networks', () => {

@@ -47,6 +47,20 @@ export function parseAddress(text: string): Addr | undefined {
 const DOTTED_QUAD =
   /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** A canonical dotted quad as an unsigned 32-bit integer. */
+function ipv4Number(text: string): number {
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return n * 256 + octet;
+}
+
 /** Recently canonicalised IPv6 texts: a client sends many requests, parsing each is costly. */
 const recent = new Map<string, string | undefined>();
 
@@ -74,6 +88,8 @@ export function stripHop(hop: string): string {
 
 export class TrustedProxies {
   private readonly ranges: Range[];
+  /** The IPv4 ranges as (network, mask) 32-bit integers: a check per request, parsed by hand. */
+  private readonly v4: { network: number; mask: number }[];
 
   /** @param cidrs addresses or CIDRs, IPv4 or IPv6; throws naming a value that is neither. */
   constructor(cidrs: readonly string[]) {
@@ -96,6 +112,12 @@ export class TrustedProxies {
       if (!addr) throw new Error(`"${cidr}" is not an IP address or CIDR (example: 10.0.0.0/8)`);
       return [addr, addr.kind() === 'ipv4' ? 32 : 128] as Range;
     });
+    this.v4 = this.ranges
+      .filter(([addr]) => addr.kind() === 'ipv4')
+      .map(([addr, prefix]) => {
+        const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+        return { network: (ipv4Number(addr.toString()) & mask) >>> 0, mask };
+      });
   }
 
   get size(): number {
@@ -104,6 +126,11 @@ export class TrustedProxies {
 
   isTrusted(address: Addr | string | undefined): boolean {
     if (this.ranges.length === 0 || address === undefined) return false;
+    if (typeof address === 'string' && DOTTED_QUAD.test(address)) {
+      const n = ipv4Number(address);
+      for (const { network, mask } of this.v4) if ((n & mask) >>> 0 === network) return true;
+      return false;
+    }
     const addr = typeof address === 'string' ? parseAddress(address) : address;
     if (!addr) return false;
     for (const [range, prefix] of this.ranges) {
