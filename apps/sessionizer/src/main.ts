@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   try {
     options = sessionizerOptionsFromEnv(env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`Configuration error: ${(err as Error).message}\n`);
     process.exit(78); // EX_CONFIG, as for every other configuration error
   }
   await runService({

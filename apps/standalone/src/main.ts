@@ -8,8 +8,8 @@ import { loadConfigOrExit, serviceEnv, str } from '@moat/config';
 import { availableDetectors } from '@moat/detectors';
 import { DetectorHostModule, hostedDetectors } from '@moat/detector-service';
 import { MirrorModule, mirrorEnv, mirrorOptionsFromEnv } from '@moat/mirror-service';
-import { NodeAgentModule, nodeAgentEnv } from '@moat/node-agent-service';
-import { DEFAULT_PROFILE, ScoringModule, scoringEnv } from '@moat/scoring-service';
+import { NodeAgentModule, nodeAgentEnv, nodeAgentOptionsFromEnv } from '@moat/node-agent-service';
+import { ScoringModule, scoringEnv, scoringOptionsFromEnv } from '@moat/scoring-service';
 import {
   SessionizerModule,
   sessionizerEnv,
@@ -49,11 +49,16 @@ async function main(): Promise<void> {
     process.stderr.write(`Configuration error: MOAT_DETECTORS: ${(err as Error).message}\n`);
     process.exit(78);
   }
-  let sessionizer;
+  // The services' own settings, read as their deployments read them (the profile file, weights,
+  // registry and statistics retention for scoring; trusted proxies, snapshot, graylist, block
+  // page and reverse proxy for the node agent).
+  let sessionizer, scoring, nodeAgent;
   try {
     sessionizer = sessionizerOptionsFromEnv(env);
+    scoring = scoringOptionsFromEnv(env);
+    nodeAgent = nodeAgentOptionsFromEnv(env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`Configuration error: ${(err as Error).message}\n`);
     process.exit(78);
   }
   const runtime = createStandaloneRuntime({ logger });
@@ -64,11 +69,8 @@ async function main(): Promise<void> {
       MirrorModule.register(mirrorOptionsFromEnv(env)),
       SessionizerModule.register(sessionizer),
       DetectorHostModule.register(hosted),
-      ScoringModule.register({
-        profiles: [DEFAULT_PROFILE],
-        verdictHorizonMs: env.MOAT_VERDICT_HORIZON,
-      }),
-      NodeAgentModule.register({ trustedProxies: env.MOAT_TRUSTED_PROXIES }),
+      ScoringModule.register(scoring),
+      NodeAgentModule.register(nodeAgent),
     ],
     port: env.PORT,
     host: env.HOST,

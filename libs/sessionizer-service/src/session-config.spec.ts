@@ -44,7 +44,7 @@ describe('sessionizer configuration', () => {
     );
     expect(() =>
       sessionizerOptionsFromEnv({ MOAT_SESSION_INACTIVITY: 1, MOAT_SESSIONIZER_CONFIG: '{' }),
-    ).toThrow(/^Configuration error: MOAT_SESSIONIZER_CONFIG: /);
+    ).toThrow(/^MOAT_SESSIONIZER_CONFIG: /);
   });
 
   it('resolves an application by exact name, then the most specific glob, then *', () => {

@@ -29,7 +29,7 @@ export function sessionizerOptionsFromEnv(env: {
       config: loadSessionizerConfig(env.MOAT_SESSIONIZER_CONFIG),
     };
   } catch (err) {
-    throw new Error(`Configuration error: MOAT_SESSIONIZER_CONFIG: ${(err as Error).message}`);
+    throw new Error(`MOAT_SESSIONIZER_CONFIG: ${(err as Error).message}`);
   }
 }
 
