@@ -107,6 +107,28 @@ describe('query-abuse detector', () => {
       });
     });
 
+    it("stays silent on a page polling one endpoint with jQuery's counting cache-buster", () => {
+      // `_=` starts at the page's load time (epoch ms) and adds 1 per request.
+      const loaded = T0 - 5 * 60_000;
+      const polls = Array.from({ length: 40 }, (_, i) =>
+        event({
+          ts: T0 + i * 5_000,
+          path: '/api/cart/count',
+          route: '/api/cart/count',
+          query: { _: String(loaded + i) },
+        }),
+      );
+      expect(feed(queryAbuseDetector, polls, config).bots).toEqual([]);
+      // The same walk by 1 over ids far from the clock is enumeration.
+      const ids = polls.map((e, i) => ({
+        ...e,
+        request: { ...e.request, query: { _: String(i + 1) } },
+      }));
+      expect(enumeration(feed(queryAbuseDetector, ids, config).bots)[0]).toMatchObject({
+        value: config.enumerationThreshold,
+      });
+    });
+
     it('stays silent on random ids', () => {
       let x = 12_345;
       const random = Array.from({ length: 50 }, () => (x = (x * 48_271) % 2_147_483_647) % 5_000);

@@ -10,7 +10,9 @@
  *   enumeration over hundreds of addresses sends each only tens of requests — far under the
  *   volume limit, but every one of them a step of the same progression, which people do not
  *   keep up: the longest run of 10,000 simulated people is 4 (result pages 1–4), so the
- *   prior is 2.5 × that and the learned threshold never goes under 2 × (floor 8).
+ *   prior is 2.5 × that and the learned threshold never goes under 2 × (floor 8). A
+ *   cache-buster counting up by 1 from the page's load time in epoch ms (jQuery's `_=`) is a
+ *   clock, not a walk: it forms no run.
  *
  * Learns, per endpoint and criterion: the largest value of clean sessions at session
  * checkpoints, only values under the prior (so bots creeping up under the limit cannot ratchet
@@ -100,17 +102,30 @@ function singleChange(a: Record<string, string>, b: Record<string, string>): str
 }
 
 const INTEGER = /^-?\d{1,15}$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * A cache-buster: jQuery's `cache: false` (and libraries like it) append the page's load time in
+ * epoch milliseconds and add 1 per request (`_=1790000000000`, `_=1790000000001`, …) — a step-1
+ * run that a page polling one endpoint keeps up for as long as it is open. A value within a day
+ * of the request's own time, moving by 1 ms, is that clock, not an identifier walked.
+ */
+function isCacheBuster(value: number, step: number, ts: number): boolean {
+  return step === 1 && Math.abs(value - ts) < DAY_MS;
+}
 
 /**
  * The progressions after a request: a numeric parameter that moved by the same non-zero step as
  * before extends its run; one that moved otherwise starts a new run of two; one that did not
  * move, or is gone or not a number, has none. An identical repeat (a retry, a reload) neither
- * extends nor breaks a run. At most `max` parameters are followed.
+ * extends nor breaks a run. A cache-buster counting up from the page's load time has none. At
+ * most `max` parameters are followed.
  */
 function progressions(
   previous: EndpointParams | undefined,
   params: Record<string, string>,
   max: number,
+  ts: number,
 ): Pick<EndpointParams, 'runs' | 'best'> {
   if (!previous) return {};
   const { last, runs = {}, best } = previous;
@@ -124,7 +139,7 @@ function progressions(
     const [before, now] = [last[key], params[key]];
     if (before === undefined || !INTEGER.test(before) || !INTEGER.test(now)) continue;
     const step = Number(now) - Number(before);
-    if (step === 0) continue;
+    if (step === 0 || isCacheBuster(Number(now), step, ts)) continue;
     const run = { step, length: runs[key]?.step === step ? runs[key].length + 1 : 2 };
     next[key] = run;
     if (run.length > (longest?.length ?? 0)) longest = { parameter: key, ...run };
@@ -170,7 +185,7 @@ export const queryAbuseDetector = defineDetector<QueryAbuseState, typeof QueryAb
           endpoint,
           last: params,
           variations,
-          ...progressions(current, params, config.maxParameters),
+          ...progressions(current, params, config.maxParameters, ts),
         };
         const endpoints = [...s.endpoints.filter((e) => e.endpoint !== endpoint), updated].slice(
           -config.maxEndpoints,
