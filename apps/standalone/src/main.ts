@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   try {
     sessionizer = sessionizerOptionsFromEnv(env);
     scoring = scoringOptionsFromEnv(env);
-    nodeAgent = nodeAgentOptionsFromEnv(env);
+    // Its own default snapshot file, not the one a local distributed node agent keeps
+    // (`moat.decisions.snapshot`): neither should restore the other's decisions.
+    nodeAgent = nodeAgentOptionsFromEnv({ ...env, MOAT_TOPIC_PREFIX: 'standalone' });
   } catch (err) {
     process.stderr.write(`Configuration error: ${(err as Error).message}\n`);
     process.exit(78);

@@ -44,6 +44,10 @@ describe('TrustedProxies', () => {
     expect(mapped.isTrusted('11.0.0.1')).toBe(false);
   });
 
+  it('trims entries', () => {
+    expect(new TrustedProxies([' 10.0.0.0/8 ']).isTrusted('10.1.2.3')).toBe(true);
+  });
+
   it('refuses a bad entry, naming it', () => {
     expect(() => new TrustedProxies(['10.0.0.1', 'proxy.internal'])).toThrow(
       '"proxy.internal" is not an IP address or CIDR',
@@ -113,6 +117,9 @@ describe('TrustedProxies', () => {
         }),
       ).toBe('10.0.0.9');
       expect(proxies.clientIp(PROXY, { 'x-forwarded-for': ' , ,' })).toBe(PROXY);
+      // Empty entries are no hops.
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `${CLIENT}, ` })).toBe(CLIENT);
+      expect(proxies.clientIp(PROXY, { 'x-forwarded-for': `${CLIENT},, 10.0.0.9` })).toBe(CLIENT);
       expect(proxies.clientIp(PROXY, { 'x-forwarded-for': '203.0.113.7:port' })).toBe(PROXY);
     });
 

@@ -93,7 +93,8 @@ export class TrustedProxies {
 
   /** @param cidrs addresses or CIDRs, IPv4 or IPv6; throws naming a value that is neither. */
   constructor(cidrs: readonly string[]) {
-    this.ranges = cidrs.map((cidr) => {
+    this.ranges = cidrs.map((entry) => {
+      const cidr = entry.trim();
       const slash = cidr.indexOf('/');
       if (slash !== -1) {
         const addr = parseAddress(cidr.slice(0, slash));
@@ -162,6 +163,8 @@ export class TrustedProxies {
   private walk(hops: string[], peer: string): string {
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {
+      // An empty entry (`a, , b`, a trailing comma) is no hop (nginx skips it too).
+      if (hops[i].trim() === '') continue;
       const hop = canonicalAddress(stripHop(hops[i]));
       // A malformed or obfuscated hop ("unknown", "_hidden"): believe nothing to its left.
       if (hop === undefined) return client;

@@ -240,6 +240,44 @@ describe('account-takeover detectors on simulated traffic', () => {
     expect(share).toBeGreaterThan(0.9);
   });
 
+  it("leaves an attacked account's owner out of its ip-rotation pool", async () => {
+    const login = events.find((e) => e.event.auth && e.event.request.usernameHash)!;
+    const OWNER = '198.51.100.77';
+    const attempt = (i: number, ip: string, outcome: 'success' | 'failure'): LabelledEvent => ({
+      ...login,
+      event: {
+        ...login.event,
+        sessionId: `session-${ip}`,
+        sessionKeyKind: 'fingerprint',
+        auth: { outcome },
+        request: {
+          ...login.event.request,
+          id: `owner-spec-${i}`,
+          ip,
+          ts: login.event.request.ts + i * 30_000,
+          usernameHash: 'attacked-account',
+        },
+      },
+    });
+    // The owner logs in, then twelve addresses fail on the account within the hour, the owner
+    // mistyping among them.
+    const attack = [
+      attempt(0, OWNER, 'success'),
+      ...Array.from({ length: 12 }, (_, i) =>
+        i === 5
+          ? attempt(i + 1, OWNER, 'failure')
+          : attempt(i + 1, `203.0.113.${i + 1}`, 'failure'),
+      ),
+    ];
+    const voted = new Set(
+      (await host(DETECTORS['ip-rotation']!, attack))
+        .filter((v) => v.verdict === 'bot')
+        .map((v) => v.ip),
+    );
+    expect(voted.size).toBe(11);
+    expect(voted).not.toContain(OWNER);
+  });
+
   it('gives the same bot votes in another partition layout and batch size', async () => {
     for (const id of ['credential-stuffing', 'low-frequency-credential-stuffing'] as const) {
       const again = await host(DETECTORS[id]!, events, { partitions: 3, batchSize: 137 });

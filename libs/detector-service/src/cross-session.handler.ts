@@ -150,6 +150,7 @@ export function crossSessionHandler(
     const won = await tallies.claim(claims);
     claimed.forEach(({ event, draft, key }, c) => {
       for (const ip of won[c]) {
+        if (draft.exclude?.includes(ip)) continue;
         const vote: Vote = {
           v: 1,
           id: memberVoteId(detector.id, draft.tally, key, ip),

@@ -62,4 +62,9 @@ export interface MemberVoteDraft extends VoteDraft {
   verdict: 'bot';
   /** Name of a `members` tally of this event whose members are IP addresses. */
   tally: string;
+  /**
+   * Members not to vote for (an account's owner in its own account's pool). They are claimed
+   * all the same, so no later event votes for them either.
+   */
+  exclude?: readonly string[];
 }

@@ -18,7 +18,7 @@ export const rate = makeValidator<number>((input) => {
 export const nodeAgentEnv = {
   MOAT_TRUSTED_PROXIES: cidrList({
     default: ['127.0.0.1/32', '::1/128'],
-    desc: 'addresses/CIDRs of proxies whose X-Forwarded-For / X-Real-IP are believed',
+    desc: 'addresses/CIDRs of proxies whose X-Forwarded-For / Forwarded / X-Real-IP are believed',
   }),
   MOAT_SNAPSHOT_PATH: str({
     default: '',

@@ -16,16 +16,23 @@ describe('IP rotation', () => {
     expect(detector.tallies!(failed, config).map((t) => [t.name, t.member])).toEqual([
       ['account-ips', '203.0.113.7'],
       ['account-ips-recent', '203.0.113.7'],
+      ['account-owner-ips', undefined], // read, to leave the owner out
     ]);
     const ok = {
       ...failed,
       auth: { outcome: 'success' as const },
       sessionKeyKind: 'credential' as const,
     };
-    expect(names(ok)).toEqual(['session-ips', 'session-ips-recent']);
+    // A success makes its IP one of the account's owner's.
+    expect(detector.tallies!(ok, config).map((t) => [t.name, t.member])).toEqual([
+      ['account-owner-ips', '203.0.113.7'],
+      ['session-ips', '203.0.113.7'],
+      ['session-ips-recent', '203.0.113.7'],
+    ]);
     expect(names({ ...ok, auth: { outcome: 'failure' } })).toEqual([
       'account-ips',
       'account-ips-recent',
+      'account-owner-ips',
       'session-ips',
       'session-ips-recent',
     ]);
@@ -60,6 +67,18 @@ describe('IP rotation', () => {
         'account-ips': { count: 2, members: [] },
       }),
     ).toEqual([expect.objectContaining({ tally: 'session-ips', verdict: 'bot' })]);
+  });
+
+  it("excludes the account's owner from the account pool's votes, not from a session's", () => {
+    const votes = judge({
+      'account-ips': { count: config.minIps, members: [] },
+      'session-ips': { count: config.minIps, members: [] },
+      'account-owner-ips': { count: 1, members: [{ member: '198.51.100.1', score: 0 }] },
+    });
+    expect(votes).toEqual([
+      expect.objectContaining({ tally: 'account-ips', exclude: ['198.51.100.1'] }),
+      expect.not.objectContaining({ exclude: expect.anything() }),
+    ]);
   });
 
   it('keeps voting across a bucket boundary: the sliding count decides, the score grows with it', () => {

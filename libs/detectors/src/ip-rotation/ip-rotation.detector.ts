@@ -6,7 +6,9 @@
  *
  * Two pools, each per application:
  * - an account (user-name hash): the IPs of its *failed* logins (a shared account that people
- *   log into successfully is not a pool);
+ *   log into successfully is not a pool), never voting for the IPs that logged into it
+ *   successfully in the last `ownerLookbackMs` (≤ `maxOwnerIps`, the newest): its owner, who
+ *   mistypes too while the account is under attack;
  * - a credential session (cookie, bearer token, API key, JWT — the sessionizer keeps its id
  *   across IPs): the IPs of its login attempts. Only logins: a person's phone browsing on one
  *   token hops between carrier addresses all day, which says nothing about account takeover.
@@ -21,7 +23,8 @@
  * State (cross-session): per pool and bucket a sorted set of ≤ `maxPoolIps` IPs (~100 B each)
  * and its claims hash, expiring two buckets after the last update; per pool HyperLogLogs of its
  * IPs per twelfth of a bucket (sparse, well under 1 KB for a pool of tens of IPs) for the
- * sliding count. No per-IP state.
+ * sliding count; per account logged into, a sorted set of ≤ `maxOwnerIps` IPs (≤ 1 KB),
+ * expiring `ownerLookbackMs` after the last success. No per-IP state.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { TallyRequest } from '../cross-session';
@@ -33,6 +36,9 @@ export const IpRotationConfig = Type.Object(
     /** IPs in one pool (per bucket) that make it a rotation. */
     minIps: Type.Integer({ minimum: 2, default: 10 }),
     maxPoolIps: Type.Integer({ minimum: 10, maximum: 100_000, default: 2_000 }),
+    /** How long an IP that logged into an account counts as its owner's. */
+    ownerLookbackMs: Type.Integer({ minimum: 3_600_000, default: 7 * 86_400_000 }),
+    maxOwnerIps: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
   },
   { additionalProperties: false },
 );
@@ -73,14 +79,24 @@ export const ipRotationDetector = defineDetector<undefined, typeof IpRotationCon
       },
     ];
     if (!event.auth) return [];
+    const owners: TallyRequest = {
+      kind: 'members',
+      name: 'account-owner-ips',
+      key: `${app}|${usernameHash}`,
+      windowMs: config.ownerLookbackMs,
+      retentionMs: config.ownerLookbackMs,
+      maxMembers: config.maxOwnerIps,
+    };
     const pools: TallyRequest[] = [];
+    if (event.auth.outcome === 'success' && usernameHash) pools.push({ ...owners, member: ip });
     if (event.auth.outcome === 'failure' && usernameHash)
-      pools.push(...pool('account-ips', usernameHash));
+      pools.push(...pool('account-ips', usernameHash), { ...owners, list: config.maxOwnerIps });
     if (event.sessionKeyKind === 'credential') pools.push(...pool('session-ips', event.sessionId));
     return pools;
   },
 
   evaluate({ config, tallies }) {
+    const owners = tallies?.['account-owner-ips']?.members.map((m) => m.member) ?? [];
     const memberVotes = POOLS.flatMap((name) => {
       const pool = tallies?.[name];
       if (!pool) return [];
@@ -91,6 +107,7 @@ export const ipRotationDetector = defineDetector<undefined, typeof IpRotationCon
         {
           tally: name,
           verdict: 'bot' as const,
+          ...(name === 'account-ips' && owners.length > 0 ? { exclude: owners } : {}),
           score: Math.min(1, ips / (config.minIps * 3)),
           evidence: [
             {

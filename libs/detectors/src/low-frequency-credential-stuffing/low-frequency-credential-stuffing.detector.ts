@@ -17,23 +17,23 @@
  *
  * State (cross-session, per application × fingerprint): per bucket a sorted set of the isolated
  * IPs (≤ `maxClusterIps`, ~100 B each: ≤ 0.5 MB per cluster) with the claims hash beside it;
- * HyperLogLogs of the isolated IPs per 15-minute slice and of all the fingerprint's IPs per hour
- * (sparse: a few hundred bytes for a fingerprint of a few IPs, ≤ 12 KB each); a slice expires
- * once the window has passed it, the sorted set two buckets after its last update. No per-IP
+ * HyperLogLogs of the isolated IPs per 24th of a bucket and of all the fingerprint's IPs per
+ * 6th (15 min and 1 h by default; sparse: a few hundred bytes for a fingerprint of a few IPs,
+ * ≤ 12 KB each); a slice expires a bucket and a slice after its last write, the sorted set two buckets after its last update. No per-IP
  * state. Only isolated attempts read the counts; every other event only adds its IP.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { defineDetector } from '../detector';
 import { clientFingerprint } from '../support/client-fingerprint';
 
-/** Granularity of the sliding count of isolated IPs (HyperLogLog slices). */
-const ISOLATED_SLICE_MS = 15 * 60_000;
 /**
- * Granularity of the sliding count of all the fingerprint's IPs: coarser, as every event of
- * every client adds to it (the window then spans up to one slice more: a slightly larger
- * denominator, so a slightly stricter share).
+ * The sliding counts' granularity, in buckets (HyperLogLog slices): isolated IPs per 24th of a
+ * bucket (15 min of the default 6 h), all the fingerprint's IPs per 6th (1 h) — coarser, as every
+ * event of every client adds to it (its window then spans up to one slice more: a slightly
+ * larger denominator, so a slightly stricter share).
  */
-const FINGERPRINT_SLICE_MS = 60 * 60_000;
+const ISOLATED_SLICES = 24;
+const FINGERPRINT_SLICES = 6;
 
 export const LowFrequencyCredentialStuffingConfig = Type.Object(
   {
@@ -78,14 +78,16 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
     const bucket = Math.floor(event.request.ts / config.bucketMs);
     const cluster = `${event.request.app}|${clientFingerprint(event)}`;
     const isolated = isolatedAttempt(event, config);
+    const fingerprintSlice = Math.max(1, Math.floor(config.bucketMs / FINGERPRINT_SLICES));
+    const isolatedSlice = Math.max(1, Math.floor(config.bucketMs / ISOLATED_SLICES));
     const all = {
       kind: 'distinct' as const,
       name: 'fingerprint-ips',
       key: cluster,
       member: event.request.ip,
-      bucketMs: FINGERPRINT_SLICE_MS,
+      bucketMs: fingerprintSlice,
       windowMs: config.bucketMs,
-      retentionMs: config.bucketMs + FINGERPRINT_SLICE_MS,
+      retentionMs: config.bucketMs + fingerprintSlice,
       read: isolated,
     };
     if (!isolated) return [all];
@@ -105,9 +107,9 @@ export const lowFrequencyCredentialStuffingDetector = defineDetector<
         name: 'isolated-ips-recent',
         key: `${cluster}|isolated`,
         member: event.request.ip,
-        bucketMs: ISOLATED_SLICE_MS,
+        bucketMs: isolatedSlice,
         windowMs: config.bucketMs,
-        retentionMs: config.bucketMs + ISOLATED_SLICE_MS,
+        retentionMs: config.bucketMs + isolatedSlice,
       },
     ];
   },

@@ -58,6 +58,21 @@ describe('persistent ATO', () => {
     // The owner's failures do not make the account look attacked either.
     expect(judge(BURSTS.at(-1)!, BURSTS, [ATTACKER], ATTACKER)).toBeUndefined();
     expect(judge(BURSTS.at(-1)!, BURSTS, ['192.0.2.1'])).toMatchObject({ verdict: 'bot' });
+    // Attempts recorded before owners were kept (the event id only) still count.
+    const legacy = history(BURSTS, ['203.0.113.7']);
+    legacy['account-failures'].members.forEach((m) => (m.member = m.member.split(' ')[1]));
+    expect(
+      detector.evaluate({
+        event: {
+          ...failure(BURSTS.at(-1)!),
+          request: { ...failure(0).request, ip: ATTACKER, ts: BURSTS.at(-1)! },
+        },
+        state: undefined,
+        baseline: undefined,
+        config,
+        tallies: legacy,
+      }).vote,
+    ).toMatchObject({ verdict: 'bot' });
   });
 
   it('does not vote for one burst of typos, however many', () => {

@@ -42,6 +42,12 @@ export type PersistentAtoConfig = Static<typeof PersistentAtoConfig>;
 
 export type PersistentAtoState = VoteMemory;
 
+/** The IP of a failed attempt (`<ip> <event id>`; written before owners were known: the id only). */
+function attemptIp(member: string): string | undefined {
+  const space = member.indexOf(' ');
+  return space < 0 ? undefined : member.slice(0, space);
+}
+
 export const persistentAtoDetector = defineDetector<PersistentAtoState, typeof PersistentAtoConfig>(
   {
     id: 'persistent-ato',
@@ -87,7 +93,7 @@ export const persistentAtoDetector = defineDetector<PersistentAtoState, typeof P
       // Only what happened up to this attempt (a late event is judged on its own past), and
       // not the owner's typos.
       const times = failures.members
-        .filter((m) => m.score <= ts && !owners.has(m.member.slice(0, m.member.indexOf(' '))))
+        .filter((m) => m.score <= ts && !owners.has(attemptIp(m.member)))
         .map((m) => m.score);
       let bursts = times.length > 0 ? 1 : 0;
       for (let i = 1; i < times.length; i++)

@@ -119,6 +119,12 @@ describe('query-abuse detector', () => {
         }),
       );
       expect(feed(queryAbuseDetector, polls, config).bots).toEqual([]);
+      // A page polling three endpoints in turn: each sees the counter step by 3.
+      const shared = polls.map((e, i) => ({
+        ...e,
+        request: { ...e.request, query: { _: String(loaded + 3 * i) } },
+      }));
+      expect(feed(queryAbuseDetector, shared, config).bots).toEqual([]);
       // The same walk by 1 over ids far from the clock is enumeration.
       const ids = polls.map((e, i) => ({
         ...e,

@@ -11,8 +11,8 @@
  *   volume limit, but every one of them a step of the same progression, which people do not
  *   keep up: the longest run of 10,000 simulated people is 4 (result pages 1–4), so the
  *   prior is 2.5 × that and the learned threshold never goes under 2 × (floor 8). A
- *   cache-buster counting up by 1 from the page's load time in epoch ms (jQuery's `_=`) is a
- *   clock, not a walk: it forms no run.
+ *   cache-buster counting up from the page's load time in epoch ms (jQuery's `_=`) is a clock,
+ *   not a walk: it forms no run.
  *
  * Learns, per endpoint and criterion: the largest value of clean sessions at session
  * checkpoints, only values under the prior (so bots creeping up under the limit cannot ratchet
@@ -104,14 +104,18 @@ function singleChange(a: Record<string, string>, b: Record<string, string>): str
 const INTEGER = /^-?\d{1,15}$/;
 const DAY_MS = 86_400_000;
 
+/** Largest step of a cache-buster's counter between two requests to one endpoint. */
+const CACHE_BUSTER_MAX_STEP = 100;
+
 /**
  * A cache-buster: jQuery's `cache: false` (and libraries like it) append the page's load time in
- * epoch milliseconds and add 1 per request (`_=1790000000000`, `_=1790000000001`, …) — a step-1
- * run that a page polling one endpoint keeps up for as long as it is open. A value within a day
- * of the request's own time, moving by 1 ms, is that clock, not an identifier walked.
+ * epoch milliseconds and add 1 per request of the page (`_=1790000000000`, `_=1790000000001`, …);
+ * a page polling a few endpoints in turn sees each step by the number of endpoints, and keeps it
+ * up for as long as it is open. A value within a day of the request's own time, moving up by a
+ * few milliseconds, is that counter, not an identifier walked.
  */
 function isCacheBuster(value: number, step: number, ts: number): boolean {
-  return step === 1 && Math.abs(value - ts) < DAY_MS;
+  return step > 0 && step <= CACHE_BUSTER_MAX_STEP && Math.abs(value - ts) < DAY_MS;
 }
 
 /**
