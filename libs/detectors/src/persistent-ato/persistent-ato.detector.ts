@@ -42,10 +42,13 @@ export type PersistentAtoConfig = Static<typeof PersistentAtoConfig>;
 
 export type PersistentAtoState = VoteMemory;
 
-/** The IP of a failed attempt (`<ip> <event id>`; written before owners were known: the id only). */
-function attemptIp(member: string): string | undefined {
+/**
+ * Whether a failed attempt (`<ip> <event id>`) came from one of the owner's IPs. Attempts written
+ * before owners were kept hold the event id only: they count.
+ */
+function fromOwner(member: string, owners: ReadonlySet<string>): boolean {
   const space = member.indexOf(' ');
-  return space < 0 ? undefined : member.slice(0, space);
+  return space >= 0 && owners.has(member.slice(0, space));
 }
 
 export const persistentAtoDetector = defineDetector<PersistentAtoState, typeof PersistentAtoConfig>(
@@ -93,7 +96,7 @@ export const persistentAtoDetector = defineDetector<PersistentAtoState, typeof P
       // Only what happened up to this attempt (a late event is judged on its own past), and
       // not the owner's typos.
       const times = failures.members
-        .filter((m) => m.score <= ts && !owners.has(attemptIp(m.member)))
+        .filter((m) => m.score <= ts && !fromOwner(m.member, owners))
         .map((m) => m.score);
       let bursts = times.length > 0 ? 1 : 0;
       for (let i = 1; i < times.length; i++)
