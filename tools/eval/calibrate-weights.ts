@@ -27,7 +27,7 @@
  *   npm run calibrate -- [--seed 1001] [--humans 3000] [--bots-per-scenario 3] [--work-dir …]
  *                        [--reuse]
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -38,8 +38,7 @@ import {
   type DetectorId,
 } from '@moat/contracts';
 import * as prettier from 'prettier';
-import { population } from '@moat/simulator';
-import { jsonLines, moatReplay, REPO_ROOT, scriptOptions, writePopulation } from './harness';
+import { jsonLines, replayPopulation, REPO_ROOT, scriptOptions } from './harness';
 
 const FLOOR = 0.05;
 const GRID = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1];
@@ -142,29 +141,7 @@ function better(a: Score, b: Score): boolean {
 
 async function main(): Promise<void> {
   const args = parseOptions(process.argv.slice(2));
-  mkdirSync(args.workDir, { recursive: true });
-  const log = join(args.workDir, `population-${args.seed}.jsonl`);
-  const votesFile = join(args.workDir, `votes-${args.seed}.jsonl`);
-  const options = population(args.seed, {
-    humans: args.humans,
-    botsPerScenario: args.botsPerScenario,
-    spoof: true,
-  });
-  process.stderr.write(`calibrate: simulating (seed ${args.seed})…\n`);
-  const index = await writePopulation(options, log);
-  if (args.reuse && existsSync(votesFile)) {
-    process.stderr.write(`calibrate: --reuse: reading the votes left in ${votesFile}\n`);
-  } else {
-    process.stderr.write(`calibrate: ${index.requests} requests; replaying with --votes…\n`);
-    await moatReplay(log, [
-      '--format',
-      'mirror',
-      '--out',
-      join(args.workDir, `decisions-${args.seed}.jsonl`),
-      '--votes',
-      votesFile,
-    ]);
-  }
+  const { index, votesFile } = await replayPopulation({ ...args, label: 'calibrate' });
 
   // Who used each address: people only (-1) or one bot group; mixed addresses are left out.
   const groups: string[] = [];

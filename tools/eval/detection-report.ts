@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BOT_TYPES, SENSITIVITIES } from '@moat/contracts';
-import { BOT_SCENARIOS, population, type BotScenario } from '@moat/simulator';
+import { BOT_SCENARIOS, type BotScenario } from '@moat/simulator';
 import {
   jsonLines,
   moatReplay,
@@ -30,9 +30,8 @@ import {
   quantile,
   REPO_ROOT,
   scriptOptions,
-  writePopulation,
+  replayPopulation,
   type DecisionLine,
-  type PopulationIndex,
   type ReplaySummary,
   type Unit,
 } from './harness';
@@ -142,47 +141,11 @@ interface SimulatorResult {
 }
 
 async function simulatorReport(args: Args): Promise<SimulatorResult> {
-  mkdirSync(args.workDir, { recursive: true });
-  const log = join(args.workDir, `population-${args.seed}.jsonl`);
-  const decisionsFile = join(args.workDir, `decisions-${args.seed}.jsonl`);
-  const summaryFile = join(args.workDir, `summary-${args.seed}.json`);
-  // Every vote too, left beside the decisions for explaining a miss (which detectors voted).
-  const votesFile = join(args.workDir, `votes-${args.seed}.jsonl`);
-  const options = population(args.seed, {
-    humans: args.humans,
-    botsPerScenario: args.botsPerScenario,
-    spoof: true,
+  // Every vote is kept beside the decisions, for explaining a miss (which detectors voted).
+  const { options, index, summary, decisionsFile } = await replayPopulation({
+    ...args,
+    label: 'eval',
   });
-  // The replay output only belongs to this population if the options match: --reuse checks.
-  const optionsFile = join(args.workDir, `options-${args.seed}.json`);
-  if (
-    args.reuse &&
-    existsSync(optionsFile) &&
-    readFileSync(optionsFile, 'utf8') !== JSON.stringify(options)
-  )
-    args.reuse = false;
-  writeFileSync(optionsFile, JSON.stringify(options));
-  const started = Date.now();
-  process.stderr.write(`eval: simulating ${args.humans} people and every bot scenario…\n`);
-  const index: PopulationIndex = await writePopulation(options, log);
-  process.stderr.write(
-    `eval: ${index.requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s; replaying through moat replay (takes minutes)…\n`,
-  );
-  let summary: ReplaySummary;
-  if (args.reuse && existsSync(summaryFile) && existsSync(decisionsFile)) {
-    process.stderr.write(`eval: --reuse: reading the replay output left in ${args.workDir}\n`);
-    summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as ReplaySummary;
-  } else {
-    summary = await moatReplay(log, [
-      '--format',
-      'mirror',
-      '--out',
-      decisionsFile,
-      '--votes',
-      votesFile,
-    ]);
-    writeFileSync(summaryFile, JSON.stringify(summary));
-  }
   const decisions = await readDecisions(decisionsFile);
 
   const outcomes: Outcome[] = [...index.units.values()].map((u) => outcome(u, decisions));

@@ -1,15 +1,23 @@
 /**
  * What the evaluation scripts share: writing a simulated population as the mirror agent's input
  * while indexing its ground truth per client, running `moat replay` over a log as a user would
- * (a child process of the built CLI), and reading its decision and vote lines back.
+ * (a child process of the built CLI), replaying a population with its output kept for --reuse,
+ * and reading its decision and vote lines back.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { simulate, type Label, type SimulationOptions } from '@moat/simulator';
+import { population, simulate, type Label, type SimulationOptions } from '@moat/simulator';
 
 const ROOT = join(__dirname, '..', '..', '..');
 export const MOAT_CLI = join(ROOT, 'apps', 'cli', 'bin', 'moat.js');
@@ -116,6 +124,77 @@ export async function moatReplay(log: string, args: string[]): Promise<ReplaySum
   } catch {
     throw new Error(`moat replay ${log}: no JSON summary on stderr: ${stderr.trim()}`);
   }
+}
+
+export interface PopulationReplay {
+  options: SimulationOptions;
+  index: PopulationIndex;
+  summary: ReplaySummary;
+  /** The replay's decisions and every vote, left in the work directory. */
+  decisionsFile: string;
+  votesFile: string;
+  /** Seconds spent simulating and writing the population. */
+  simulateSeconds: number;
+}
+
+/**
+ * Simulates the labelled population (`humans` people, `botsPerScenario` campaigns of every
+ * scenario, plain and spoofed) into `workDir`, and replays it through `moat replay` with the
+ * default profile, keeping the decisions, every vote and the summary there. With `reuse`, the
+ * replay output left in `workDir` is read instead of replaying — only if it was made from the
+ * same population (the options are compared).
+ */
+export async function replayPopulation(run: {
+  workDir: string;
+  seed: number;
+  humans: number;
+  botsPerScenario: number;
+  reuse: boolean;
+  /** Prefix of the progress lines on stderr. */
+  label: string;
+}): Promise<PopulationReplay> {
+  const { workDir, seed, label } = run;
+  mkdirSync(workDir, { recursive: true });
+  const file = (name: string, ext: string) => join(workDir, `${name}-${seed}.${ext}`);
+  const [log, decisionsFile, votesFile, summaryFile, optionsFile] = [
+    file('population', 'jsonl'),
+    file('decisions', 'jsonl'),
+    file('votes', 'jsonl'),
+    file('summary', 'json'),
+    file('options', 'json'),
+  ];
+  const options = population(seed, {
+    humans: run.humans,
+    botsPerScenario: run.botsPerScenario,
+    spoof: true,
+  });
+  const sameOptions =
+    existsSync(optionsFile) && readFileSync(optionsFile, 'utf8') === JSON.stringify(options);
+  writeFileSync(optionsFile, JSON.stringify(options));
+  const started = Date.now();
+  process.stderr.write(`${label}: simulating ${run.humans} people and every bot scenario…\n`);
+  const index = await writePopulation(options, log);
+  const simulateSeconds = (Date.now() - started) / 1000;
+  const reusable = [summaryFile, decisionsFile, votesFile].every((f) => existsSync(f));
+  let summary: ReplaySummary;
+  if (run.reuse && sameOptions && reusable) {
+    process.stderr.write(`${label}: --reuse: reading the replay output left in ${workDir}\n`);
+    summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as ReplaySummary;
+  } else {
+    process.stderr.write(
+      `${label}: ${index.requests} requests in ${simulateSeconds.toFixed(1)} s; replaying through moat replay (takes minutes)…\n`,
+    );
+    summary = await moatReplay(log, [
+      '--format',
+      'mirror',
+      '--out',
+      decisionsFile,
+      '--votes',
+      votesFile,
+    ]);
+    writeFileSync(summaryFile, JSON.stringify(summary));
+  }
+  return { options, index, summary, decisionsFile, votesFile, simulateSeconds };
 }
 
 /** Reads a JSON-lines file. */
