@@ -1,11 +1,37 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { TrustedProxies } from './client-address';
+import { parseIPv4, TrustedProxies } from './client-address';
 
 const proxies = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48', '192.0.2.1']);
 const PROXY = '10.0.0.5';
 const CLIENT = '203.0.113.7';
+
+describe('parseIPv4', () => {
+  it('parses dotted quads to unsigned integers', () => {
+    expect(parseIPv4('0.0.0.0')).toBe(0);
+    expect(parseIPv4('255.255.255.255')).toBe(0xffffffff);
+    expect(parseIPv4('203.0.113.7')).toBe(((203 * 256 + 0) * 256 + 113) * 256 + 7);
+  });
+
+  it('refuses everything that is not a strict dotted quad', () => {
+    for (const bad of [
+      '1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '010.0.0.1',
+      '256.1.1.1',
+      '1..2.3',
+      '1.2.3.',
+      ' 1.2.3.4',
+      '1.2.3.4 ',
+      '::1',
+      '',
+    ]) {
+      expect(parseIPv4(bad)).toBe(-1);
+    }
+  });
+});
 
 describe('TrustedProxies', () => {
   it('knows which peers are trusted', () => {

@@ -40,25 +40,36 @@ export function parseAddress(text: string): Addr | undefined {
 }
 
 /**
- * A dotted quad in canonical form (no leading zeros, each part ≤ 255): the same set
- * ipaddr.js's isValidFourPartDecimal accepts, checked without building an address object —
- * the mirror agent checks an address per request.
+ * Parses a dotted-quad IPv4 address to an unsigned 32-bit integer, or -1: strictly (no leading
+ * zeros, each part ≤ 255 — the set ipaddr.js's isValidFourPartDecimal accepts), by hand and
+ * without building an object, as the mirror and node agents check an address per request.
  */
-const DOTTED_QUAD =
-  /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** A canonical dotted quad as an unsigned 32-bit integer. */
-function ipv4Number(text: string): number {
-  let n = 0;
+export function parseIPv4(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
   let octet = 0;
-  for (let i = 0; i < text.length; i++) {
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 46 /* . */) {
-      n = n * 256 + octet;
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
       octet = 0;
-    } else octet = octet * 10 + (c - 48);
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      // No leading zeros: 010 would be octal to some parsers and decimal to others.
+      if (digits === 1 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else {
+      return -1;
+    }
   }
-  return n * 256 + octet;
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
 }
 
 /** Recently canonicalised IPv6 texts: a client sends many requests, parsing each is costly. */
@@ -67,7 +78,7 @@ const recent = new Map<string, string | undefined>();
 /** The canonical text of an address (`::ffff:1.2.3.4` → `1.2.3.4`), or undefined. */
 export function canonicalAddress(text: string): string | undefined {
   // The common case, a plain dotted quad, needs no parsing beyond the check.
-  if (DOTTED_QUAD.test(text)) return text;
+  if (parseIPv4(text) >= 0) return text;
   if (text.length > 64) return undefined;
   if (recent.has(text)) return recent.get(text);
   const canonical = parseAddress(text)?.toString();
@@ -117,7 +128,7 @@ export class TrustedProxies {
       .filter(([addr]) => addr.kind() === 'ipv4')
       .map(([addr, prefix]) => {
         const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-        return { network: (ipv4Number(addr.toString()) & mask) >>> 0, mask };
+        return { network: (parseIPv4(addr.toString()) & mask) >>> 0, mask };
       });
   }
 
@@ -127,8 +138,8 @@ export class TrustedProxies {
 
   isTrusted(address: Addr | string | undefined): boolean {
     if (this.ranges.length === 0 || address === undefined) return false;
-    if (typeof address === 'string' && DOTTED_QUAD.test(address)) {
-      const n = ipv4Number(address);
+    const n = typeof address === 'string' ? parseIPv4(address) : -1;
+    if (n >= 0) {
       for (const { network, mask } of this.v4) if ((n & mask) >>> 0 === network) return true;
       return false;
     }

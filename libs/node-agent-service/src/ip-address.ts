@@ -4,38 +4,10 @@
  * octal forms that would alias other addresses) and IPv4-mapped IPv6 becomes IPv4, so one client
  * has one key. IPv4 — the hot path of every check — is parsed by hand; IPv6 by ipaddr.js.
  */
+import { parseIPv4 } from '@moat/contracts';
 import ipaddr from 'ipaddr.js';
 
 export type Address = { family: 4; v4: number } | { family: 6; groups: number[] };
-
-/** Parses a dotted-quad IPv4 address to an unsigned 32-bit integer, or -1. */
-export function parseIPv4(text: string): number {
-  const n = text.length;
-  if (n < 7 || n > 15) return -1;
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      // No leading zeros: 010 would be octal to some parsers and decimal to others.
-      if (digits === 1 && octet === 0) return -1;
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + octet;
-}
 
 /** Parses an IPv4 or IPv6 address (IPv6 zone ids are dropped); undefined when it is neither. */
 export function parseAddress(text: string): Address | undefined {
