@@ -108,6 +108,11 @@ function logsOf(service: Service): string {
   }
 }
 
+/** The last lines of every service's log, for a failure's report. */
+function printLogs(): void {
+  for (const s of services) process.stdout.write(`--- ${s.name}\n${logsOf(s)}\n`);
+}
+
 describe('walking skeleton on real Kafka and Redis', () => {
   beforeAll(async () => {
     const report = await probeInfrastructure({ brokers: BROKERS, redisUrl: REDIS_URL }).catch(
@@ -133,7 +138,7 @@ describe('walking skeleton on real Kafka and Redis', () => {
         ),
       );
     } catch (err) {
-      for (const s of services) process.stdout.write(`--- ${s.name}\n${logsOf(s)}\n`);
+      printLogs();
       throw err;
     }
   }, 90_000);
@@ -180,9 +185,14 @@ describe('walking skeleton on real Kafka and Redis', () => {
     const firstFloodAt = performance.now();
     for (let i = 0; i < flood.length; i += 50) await mirror(flood.slice(i, i + 50));
 
-    await waitFor('the node agent to deny the flooder', 30_000, async () =>
-      (await check(floodIp)) === 403 ? true : undefined,
-    );
+    try {
+      await waitFor('the node agent to deny the flooder', 30_000, async () =>
+        (await check(floodIp)) === 403 ? true : undefined,
+      );
+    } catch (err) {
+      printLogs();
+      throw err;
+    }
     const blockMs = performance.now() - firstFloodAt;
     process.stdout.write(`time from first flood event to block: ${blockMs.toFixed(0)} ms\n`);
 

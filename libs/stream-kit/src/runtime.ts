@@ -150,6 +150,7 @@ export function createDistributedRuntime(options: DistributedRuntimeOptions): St
     clientId: options.clientId || options.service,
     partitions: options.partitions,
     replicationFactor: options.replicationFactor,
+    groupPrefix: options.topicPrefix,
     logger,
   });
   const store =

@@ -1,8 +1,9 @@
 /**
  * The stream kit on the real Kafka broker and the real Redis: batch consumption, DLQ routing,
  * commit only after the outputs are acknowledged, redelivery of a failed batch, resumption at
- * the committed offset, two members of one group sharing the partitions, and keyed state in
- * Redis that makes a replayed batch harmless.
+ * the committed offset, two members of one group sharing the partitions, two pipelines with
+ * different topic prefixes on one cluster kept apart, and keyed state in Redis that makes a
+ * replayed batch harmless.
  */
 import { randomUUID } from 'node:crypto';
 import { codecs, topicNames, type RequestRecord } from '@moat/contracts';
@@ -239,6 +240,58 @@ describe('stream kit on real Kafka and Redis', () => {
       await Promise.all([...members, producer].map((r) => r.close()));
     }
   }, 90_000);
+
+  it('keeps two pipelines with different topic prefixes apart although their groups share a name', async () => {
+    // Both run a consumer group called "sessionizer". Were the group shared on Kafka, its leader
+    // would assign only the topic it subscribed to itself, and the other pipeline would read nothing.
+    const pipelines = ['a', 'b'].map((name) => {
+      const prefix = `kit-${name}-${randomUUID().slice(0, 8)}`;
+      return { prefix, runtime: runtimeFor(prefix, `kit-${name}`), ids: [] as string[] };
+    });
+    try {
+      const subscriptions = [];
+      for (const p of pipelines) {
+        await p.runtime.start();
+        subscriptions.push(
+          await p.runtime.consume({
+            service: 'sessionizer',
+            groupId: 'sessionizer',
+            input: 'requests',
+            handler: async (records) => {
+              for (const r of records) p.ids.push(r.value!.id);
+            },
+          }),
+        );
+        await until(
+          `${p.prefix} to join its group`,
+          () => p.runtime.health.report().checks['consumer:sessionizer']?.state === 'ok',
+        );
+      }
+      for (const [n, p] of pipelines.entries()) {
+        const records = Array.from({ length: 60 }, (_, i) => request(n * 1000 + i));
+        await p.runtime.publish(
+          'requests',
+          records.map((r) => ({ key: r.ip, value: r })),
+          'p',
+        );
+      }
+      for (const p of pipelines) await until(`${p.prefix}'s 60 records`, () => p.ids.length >= 60);
+      await Promise.all(subscriptions.map((s) => s.stop()));
+
+      for (const [n, p] of pipelines.entries()) {
+        expect(new Set(p.ids)).toEqual(
+          new Set(Array.from({ length: 60 }, (_, i) => request(n * 1000 + i).id)),
+        );
+        const bus = p.runtime.bus as KafkaBus;
+        expect(bus.groupName('sessionizer')).toBe(`${p.prefix}.sessionizer`);
+        const committed = await bus.committedOffsets('sessionizer', p.runtime.topics.requests);
+        const total = [...committed.values()].reduce((sum, o) => sum + Math.max(0, Number(o)), 0);
+        expect(total).toBe(60);
+      }
+    } finally {
+      await Promise.all(pipelines.map((p) => p.runtime.close()));
+    }
+  }, 60_000);
 
   it('keeps keyed state in Redis so that a replayed batch changes nothing', async () => {
     const prefix = `kit-${randomUUID().slice(0, 8)}`;

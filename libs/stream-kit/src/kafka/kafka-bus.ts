@@ -36,6 +36,13 @@ export interface KafkaBusOptions {
   logger: Logger;
   /** Partitions of one consumer processed at the same time (state is per key, keys per partition). */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Namespace of the consumer groups: group `scoring` joins Kafka as `<groupPrefix>.scoring`.
+   * The distributed runtime passes MOAT_TOPIC_PREFIX, so that pipelines with different prefixes
+   * on one cluster never share a group (kafkajs's group leader assigns only the topics it
+   * subscribed to itself: a member of another pipeline in the same group would get none).
+   */
+  groupPrefix?: string;
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -123,9 +130,17 @@ export class KafkaBus implements MessageBus {
     return this.admin.describeCluster();
   }
 
+  /** The group id `groupId` joins Kafka as (see `groupPrefix`). */
+  groupName(groupId: string): string {
+    return this.options.groupPrefix ? `${this.options.groupPrefix}.${groupId}` : groupId;
+  }
+
   /** Committed offset per partition of a group on a topic (-1 when none), for ops and tests. */
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
-    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    const [result] = await this.admin.fetchOffsets({
+      groupId: this.groupName(groupId),
+      topics: [topic],
+    });
     return new Map(result.partitions.map((p) => [p.partition, p.offset]));
   }
 
@@ -163,9 +178,10 @@ export class KafkaBus implements MessageBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const broadcast = options.mode === 'broadcast';
+    const group = this.groupName(options.groupId);
     const groupId = broadcast
-      ? `${options.groupId}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`
-      : options.groupId;
+      ? `${group}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`
+      : group;
     const consumer = this.kafka.consumer({
       groupId,
       sessionTimeout: 30_000,
