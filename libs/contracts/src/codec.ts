@@ -38,7 +38,21 @@ export interface Codec<T> {
   encode(value: T): Buffer;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+/**
+ * Ajv's generated validators call the built-ins `isFinite`, `isNaN` and `Array.isArray` for every
+ * number and array, as global lookups. Those are cheap in a plain process but cost ~0.7 µs each
+ * inside a vm sandbox (Jest runs every test file in one), which made an event's validation 15×
+ * slower there. Binding them once in the validator factory's scope makes them closure variables:
+ * the same functions, wherever the code runs.
+ */
+const BIND_BUILTINS = 'const { isFinite, isNaN, Array } = globalThis;\n';
+
+const ajv = new Ajv({
+  allErrors: false,
+  strict: true,
+  allowUnionTypes: true,
+  code: { process: (source) => BIND_BUILTINS + source },
+});
 addFormats(ajv, ['ipv4', 'ipv6']);
 
 function describeErrors(validate: ValidateFunction): string {
