@@ -4,7 +4,7 @@
  * implementation, so the schemas we publish for non-TypeScript consumers are validated by the
  * same engine that validates our own traffic, and its errors name the failing field.
  */
-import Ajv, { type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TOPICS, type TopicRole } from './topics';
@@ -55,9 +55,14 @@ const ajv = new Ajv({
 });
 addFormats(ajv, ['ipv4', 'ipv6']);
 
-function describeErrors(validate: ValidateFunction): string {
-  const error = validate.errors?.[0];
-  if (!error) return 'invalid';
+/**
+ * The first error of an Ajv validation in words, naming the field: `/status must be integer`,
+ * `(root) must NOT have additional properties 'foo'`. Every schema-checked input of Moat (topic
+ * messages, configuration, mirror input, profile files) reports its problems this way.
+ */
+export function describeSchemaError(errors: readonly ErrorObject[] | null | undefined): string {
+  const error = errors?.[0];
+  if (!error) return '(root) is invalid';
   const where = error.instancePath || '(root)';
   const extra =
     error.keyword === 'additionalProperties'
@@ -73,7 +78,10 @@ function makeCodec<R extends TopicRole>(role: R): Codec<MessageOf<R>> {
   const check = (value: unknown): Decoded<T> =>
     validate(value)
       ? { ok: true, value }
-      : { ok: false, reason: `schema violation (${role} v1): ${describeErrors(validate)}` };
+      : {
+          ok: false,
+          reason: `schema violation (${role} v1): ${describeSchemaError(validate.errors)}`,
+        };
   return {
     role,
     check,

@@ -2,6 +2,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { Value } from '@sinclair/typebox/value';
 import type { Static, TSchema } from '@sinclair/typebox';
+import { describeSchemaError } from '@moat/contracts';
 import type { AnyDetector } from './detector';
 
 const ajv = new Ajv({ strict: true, allErrors: false });
@@ -15,13 +16,8 @@ export function resolveDetectorConfig(
   let validate = validators.get(detector.id);
   if (!validate) validators.set(detector.id, (validate = ajv.compile(detector.configSchema)));
   if (!validate(config)) {
-    const error = validate.errors?.[0];
-    const extra =
-      error?.keyword === 'additionalProperties'
-        ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
-        : '';
     throw new Error(
-      `Invalid configuration for detector ${detector.id}: ${error?.instancePath || '(root)'} ${error?.message ?? 'is invalid'}${extra}.`,
+      `Invalid configuration for detector ${detector.id}: ${describeSchemaError(validate.errors)}.`,
     );
   }
   return config;

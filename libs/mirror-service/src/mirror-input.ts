@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import { describeSchemaError } from '@moat/contracts';
 
 export const MirrorInputSchema = Type.Object(
   {
@@ -58,11 +59,5 @@ export function checkMirrorInput(
   value: unknown,
 ): { ok: true; value: MirrorInput } | { ok: false; reason: string } {
   if (validate(value)) return { ok: true, value };
-  const error = validate.errors?.[0];
-  const field = error?.instancePath || '(root)';
-  const extra =
-    error?.keyword === 'additionalProperties'
-      ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
-      : '';
-  return { ok: false, reason: `${field} ${error?.message ?? 'is invalid'}${extra}` };
+  return { ok: false, reason: describeSchemaError(validate.errors) };
 }

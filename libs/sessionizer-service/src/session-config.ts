@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import Ajv from 'ajv';
+import { describeSchemaError } from '@moat/contracts';
 
 /** A status code, a class (`4xx`) or an inclusive range (`400-403`). */
 const StatusMatchSchema = Type.Union([
@@ -93,14 +94,7 @@ const validate = ajv.compile<SessionizerConfig>(SessionizerConfigSchema);
 /** Validates a parsed configuration; the error names the failing field. */
 export function checkSessionizerConfig(value: unknown): SessionizerConfig {
   if (validate(value)) return value;
-  const error = validate.errors?.[0];
-  const extra =
-    error?.keyword === 'additionalProperties'
-      ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
-      : '';
-  throw new Error(
-    `invalid sessionizer configuration: ${error?.instancePath || '(root)'} ${error?.message ?? 'is invalid'}${extra}`,
-  );
+  throw new Error(`invalid sessionizer configuration: ${describeSchemaError(validate.errors)}`);
 }
 
 /** MOAT_SESSIONIZER_CONFIG: inline JSON (starts with `{`) or the path of a JSON file. */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
-import { BOT_TYPES, ProfileSchema, type Profile } from '@moat/contracts';
+import { BOT_TYPES, describeSchemaError, ProfileSchema, type Profile } from '@moat/contracts';
 
 const ajv = new Ajv({ strict: true, allErrors: false });
 const validateProfile = ajv.compile<Profile>(ProfileSchema);
@@ -30,13 +30,11 @@ export function parseProfiles(text: string, origin: string): Profile[] {
       if (field === '/reaction') {
         throw new Error(`${where}: /reaction must be one of monitor, graylist, deny`);
       }
-      const extra =
-        error?.keyword === 'additionalProperties'
-          ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
-          : error?.keyword === 'required'
-            ? ' (a profile has name, botTypes, threshold, reaction, durationMs, applications)'
-            : '';
-      throw new Error(`${where}: ${field} ${error?.message ?? 'is invalid'}${extra}`);
+      const hint =
+        error?.keyword === 'required'
+          ? ' (a profile has name, botTypes, threshold, reaction, durationMs, applications)'
+          : '';
+      throw new Error(`${where}: ${describeSchemaError(validateProfile.errors)}${hint}`);
     }
     if (names.has(candidate.name)) {
       throw new Error(`${where}: /name "${candidate.name}" is used by another profile`);
