@@ -10,3 +10,4 @@ export * from './messages/decision';
 export * from './messages/config';
 export * from './messages/dlq';
 export * from './client-address';
+export * from './subject';

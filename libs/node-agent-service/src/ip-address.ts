@@ -4,7 +4,7 @@
  * octal forms that would alias other addresses) and IPv4-mapped IPv6 becomes IPv4, so one client
  * has one key. IPv4 — the hot path of every check — is parsed by hand; IPv6 by ipaddr.js.
  */
-import { parseIPv4 } from '@moat/contracts';
+import { parseIPv4, parseSubject as parseSubjectText } from '@moat/contracts';
 import ipaddr from 'ipaddr.js';
 
 export type Address = { family: 4; v4: number } | { family: 6; groups: number[] };
@@ -48,32 +48,24 @@ export interface Subject {
 }
 
 /**
- * Parses a decision subject, `<address>` or `<address>/<prefix>`. IPv4-mapped networks
- * (`::ffff:198.51.100.0/120`) become their IPv4 networks; host bits are masked off.
+ * Parses a decision subject, `<address>` or `<address>/<prefix>`, by the rules of
+ * @moat/contracts' parseSubject (IPv4-mapped networks become their IPv4 networks), except that
+ * host bits are masked off rather than refused: the agent enforces what is on the topic.
  */
 export function parseSubject(text: string): Subject | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) {
+  if (text.indexOf('/') < 0) {
+    // A single address, the common case: parsed without building an object.
     const address = parseAddress(text);
     return address && { address, prefix: address.family === 4 ? 32 : 128 };
   }
-  const prefixText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
-  let prefix = Number(prefixText);
-  const addrText = text.slice(0, slash);
-  const v4 = parseIPv4(addrText);
-  if (v4 >= 0) {
-    if (prefix > 32) return undefined;
-    return { address: { family: 4, v4: maskIPv4(v4, prefix) }, prefix };
+  const parsed = parseSubjectText(text, { maskHostBits: true });
+  if ('problem' in parsed) return undefined;
+  const { network, prefix } = parsed;
+  if (network.kind() === 'ipv4') {
+    const [a, b, c, d] = network.toByteArray();
+    return { address: { family: 4, v4: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 }, prefix };
   }
-  if (addrText.indexOf(':') < 0 || !ipaddr.IPv6.isValid(addrText) || prefix > 128) return undefined;
-  const parsed = ipaddr.IPv6.parse(addrText);
-  if (parsed.isIPv4MappedAddress() && prefix >= 96) {
-    prefix -= 96;
-    const v4mapped = parsed.parts[6] * 65536 + parsed.parts[7];
-    return { address: { family: 4, v4: maskIPv4(v4mapped, prefix) }, prefix };
-  }
-  return { address: { family: 6, groups: maskIPv6(parsed.parts, prefix) }, prefix };
+  return { address: { family: 6, groups: (network as ipaddr.IPv6).parts.slice() }, prefix };
 }
 
 /** The network address of `v4` under `prefix`, unsigned. */
@@ -81,27 +73,4 @@ export function maskIPv4(v4: number, prefix: number): number {
   if (prefix <= 0) return 0;
   if (prefix >= 32) return v4 >>> 0;
   return (v4 & (-1 << (32 - prefix))) >>> 0;
-}
-
-/** The network address of `groups` under `prefix`. */
-export function maskIPv6(groups: ArrayLike<number>, prefix: number): number[] {
-  const out = new Array<number>(8);
-  for (let i = 0; i < 8; i++) {
-    const keep = Math.max(0, Math.min(16, prefix - i * 16));
-    out[i] = keep === 0 ? 0 : groups[i] & ((0xffff << (16 - keep)) & 0xffff);
-  }
-  return out;
-}
-
-/**
- * Parses an address strictly into an ipaddr.js object (dotted-quad IPv4 or IPv6; IPv4-mapped
- * IPv6 becomes IPv4), for code that works with ipaddr.js ranges.
- */
-export function normaliseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return undefined;
-  const addr = ipaddr.parse(text);
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (addr as ipaddr.IPv6).toIPv4Address();
-  }
-  return addr;
 }

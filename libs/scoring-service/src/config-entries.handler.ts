@@ -6,11 +6,10 @@
  * exactly once: schema violations by the batch pipeline, scoring's own checks here, with the
  * field in the reason. The entry in force stays in force either way (no decision changes).
  */
-import { configKey, configKindOf, type ConfigEntry } from '@moat/contracts';
+import { configKey, configKindOf, parseSubject, type ConfigEntry } from '@moat/contracts';
 import type { BatchHandler } from '@moat/stream-kit';
 import { manualDecision } from './manual';
 import { validateConfigEntry } from './policy';
-import { parseSubject } from './subject';
 
 const MANUAL_PREFIX = 'manual-decision:';
 

@@ -1,6 +1,5 @@
 /** @moat/scoring-service: confidence per bot type, profiles, decisions, bots registry and statistics. */
 export * from './confidence';
-export * from './subject';
 export * from './profiles';
 export * from './manual';
 export * from './policy';

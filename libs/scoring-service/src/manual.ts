@@ -16,9 +16,11 @@ import {
   parseAddress,
   type Decision,
   type ManualDecisionEntry,
+  parseSubject,
+  subjectContains,
+  type ParsedSubject,
 } from '@moat/contracts';
 import type { ConfigProblem } from '@moat/stream-kit';
-import { parseSubject, subjectContains, type ParsedSubject } from './subject';
 
 /** Checks a manual entry beyond its schema: a canonical address or CIDR, an expiry after it was written. */
 export function checkManualEntry(entry: ManualDecisionEntry): ConfigProblem | undefined {

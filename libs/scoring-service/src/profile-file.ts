@@ -32,10 +32,10 @@ import {
   type ProfileEntry,
   type ProfileReaction,
   type Sensitivity,
+  parseSubject,
 } from '@moat/contracts';
 import type { ConfigProblem } from '@moat/stream-kit';
 import { validateConfigEntry } from './policy';
-import { parseSubject } from './subject';
 
 export const DEFAULT_DURATION_MS = 3_600_000;
 const NAME_PATTERN = /^[a-zA-Z0-9._-]{1,128}$/;

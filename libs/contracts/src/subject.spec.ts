@@ -1,4 +1,4 @@
-import { canonicalAddress, parseAddress } from '@moat/contracts';
+import { canonicalAddress, parseAddress } from './client-address';
 import { parseSubject, subjectContains } from './subject';
 
 const subjectOf = (text: string) => {
@@ -30,6 +30,15 @@ describe('decision subjects', () => {
     expect(subjectOf('10.0.0.0/33')).toMatch(/prefix length must be at most 32/);
     expect(subjectOf('shop.example')).toMatch(/is not an IPv4 or IPv6 address or CIDR/);
     expect(subjectOf('10.0.0.0/x')).toMatch(/is not an IPv4 or IPv6 address or CIDR/);
+    expect(subjectOf('::ffff:10.0.0.0/90')).toMatch(/IPv4-mapped network needs a prefix ≥ 96/);
+  });
+
+  it('masks host bits off when asked to, as the node agent reading the topic does', () => {
+    const masked = parseSubject('10.0.0.5/8', { maskHostBits: true });
+    expect(masked).toMatchObject({ subject: '10.0.0.0/8', prefix: 8, single: false });
+    expect(parseSubject('2001:db8:ffff::1/33', { maskHostBits: true })).toMatchObject({
+      subject: '2001:db8:8000::/33',
+    });
   });
 
   it('tells whether a network holds an address, never across address families', () => {

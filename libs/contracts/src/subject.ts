@@ -4,9 +4,13 @@
  * two keys, and a tombstone for one would not lift the other. Canonical: dotted-quad IPv4;
  * IPv6 in RFC 5952 form (lower case, `::` compression); IPv4-mapped IPv6 as IPv4; a CIDR as
  * its network address and prefix, with /32 and /128 written as the bare address.
+ *
+ * Scoring parses the subjects people write (manual entries, profile files) and refuses a CIDR
+ * with host bits set, which is usually a typo; the node agent, reading what is on the topic,
+ * masks them off instead.
  */
-import { parseAddress } from '@moat/contracts';
 import ipaddr from 'ipaddr.js';
+import { parseAddress } from './client-address';
 
 type Addr = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -21,9 +25,12 @@ export interface ParsedSubject {
 
 /**
  * Parses an address or CIDR. Returns the problem in words when it is neither, or when a CIDR
- * has host bits set (`10.0.0.5/8`: did you mean 10.0.0.0/8?).
+ * has host bits set (`10.0.0.5/8`: did you mean 10.0.0.0/8?) unless `maskHostBits`.
  */
-export function parseSubject(text: string): ParsedSubject | { problem: string } {
+export function parseSubject(
+  text: string,
+  options: { maskHostBits?: boolean } = {},
+): ParsedSubject | { problem: string } {
   const slash = text.indexOf('/');
   if (slash < 0) {
     const addr = parseAddress(text);
@@ -52,7 +59,7 @@ export function parseSubject(text: string): ParsedSubject | { problem: string } 
     addr.kind() === 'ipv4'
       ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`)
       : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${prefix}`);
-  if (network.toString() !== addr.toString()) {
+  if (!options.maskHostBits && network.toString() !== addr.toString()) {
     return {
       problem: `"${text}" has host bits set: did you mean ${network.toString()}/${prefix}?`,
     };
