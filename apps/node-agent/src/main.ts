@@ -18,8 +18,9 @@ async function main(): Promise<void> {
   }
   await runNodeAgent({
     // The edge keeps no shared state: its index lives in memory, rebuilt from the compacted
-    // topic and its own snapshot on disk. No Redis.
-    runtime: distributedRuntimeFromEnv('node-agent', env, 'memory'),
+    // topic and its own snapshot on disk. No Redis. Its decision follower retries connecting
+    // itself, so kafkajs's admin does not (a stop is not held up by its retry timers).
+    runtime: distributedRuntimeFromEnv('node-agent', env, 'memory', { adminRetries: 0 }),
     options,
     port: env.PORT,
     host: env.HOST,

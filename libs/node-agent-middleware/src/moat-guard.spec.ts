@@ -65,6 +65,32 @@ describe('MoatGuard', () => {
     expect(() => new MoatGuard({})).toThrow('needs `kafka: { brokers }`');
   });
 
+  it('leaves no timer behind when stopped while Kafka is unreachable, so the app can exit', async () => {
+    const deadPort = await new Promise<number>((resolve) => {
+      const server = express().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const guard = new MoatGuard({ kafka: { brokers: [`127.0.0.1:${deadPort}`] }, logger: quiet });
+    await guard.start();
+    let status;
+    try {
+      // The first attempt is refused at once; the follower then waits to retry by itself (the
+      // admin client does not back off in kafkajs, whose timers nothing could cancel).
+      const deadline = Date.now() + 2000;
+      while (guard.status().bus !== 'down' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      status = guard.status();
+    } finally {
+      await guard.stop();
+    }
+    expect(status).toMatchObject({ state: 'degraded', bus: 'down' });
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
   it('enforces in an Express app: deny, graylist on critical endpoints and over the rate', async () => {
     const runtime = await runtimeWith(['203.0.113.7', 'deny'], ['198.51.100.0/24', 'graylist']);
     const guard = await started(runtime, 2);

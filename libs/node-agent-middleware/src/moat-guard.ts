@@ -87,6 +87,9 @@ export class MoatGuard {
         redisUrl: '',
         redisPrefix: '',
         store: 'memory',
+        // The decision follower retries connecting itself; kafkajs's retry timers would keep
+        // the app's process alive for ~20 s after stop() while Kafka is away.
+        adminRetries: 0,
         logger: options.logger ?? createLogger(service),
       });
     } else {

@@ -140,6 +140,8 @@ export interface DistributedRuntimeOptions {
   redisPrefix: string;
   /** memory: for services with no shared state (the node agent), so they need no Redis. */
   store?: 'redis' | 'memory';
+  /** See KafkaBusOptions.adminRetries. */
+  adminRetries?: number;
   logger?: Logger;
 }
 
@@ -151,6 +153,7 @@ export function createDistributedRuntime(options: DistributedRuntimeOptions): St
     partitions: options.partitions,
     replicationFactor: options.replicationFactor,
     groupPrefix: options.topicPrefix,
+    adminRetries: options.adminRetries,
     logger,
   });
   const store =
@@ -196,6 +199,7 @@ export function distributedRuntimeFromEnv(
     LOG_LEVEL: string;
   },
   store: 'redis' | 'memory' = 'redis',
+  options: Pick<DistributedRuntimeOptions, 'adminRetries'> = {},
 ): StreamRuntime {
   return createDistributedRuntime({
     service,
@@ -207,6 +211,7 @@ export function distributedRuntimeFromEnv(
     redisUrl: env.REDIS_URL,
     redisPrefix: env.MOAT_REDIS_PREFIX,
     store,
+    ...options,
     logger: createLogger(service, env.LOG_LEVEL),
   });
 }

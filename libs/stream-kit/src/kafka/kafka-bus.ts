@@ -43,6 +43,14 @@ export interface KafkaBusOptions {
    * subscribed to itself: a member of another pipeline in the same group would get none).
    */
   groupPrefix?: string;
+  /**
+   * How often the admin client retries, connecting included (default 8, backing off up to 5 s).
+   * connect() connects it first, so with 0 an unreachable Kafka fails connect() at once. For a
+   * caller that retries connecting itself (the node agent's decision follower): kafkajs's retry
+   * timers cannot be cancelled, so a stop() while Kafka is away would leave them running, and
+   * the process alive, for ~20 s. (Producer and consumers keep retrying as usual.)
+   */
+  adminRetries?: number;
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -62,23 +70,28 @@ export class KafkaBus implements MessageBus {
 
   constructor(private readonly options: KafkaBusOptions) {
     const log = options.logger.child({ component: 'kafkajs' });
-    this.kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      connectionTimeout: 3000,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log: entry }: LogEntry) => {
-          const { message, ...rest } = entry;
-          // Retries are bounded on purpose (a caller must get an error, e.g. the mirror's 503);
-          // Moat relies on at-least-once delivery with idempotent consumers, not on EoS.
-          if (message.startsWith('Limiting retries for the idempotent producer')) return;
-          log[LEVELS[level] ?? 'info'](rest, message);
-        },
-    });
-    this.admin = this.kafka.admin();
+    const client = (retries: number) =>
+      new Kafka({
+        clientId: options.clientId,
+        brokers: options.brokers,
+        connectionTimeout: 3000,
+        retry: { retries, initialRetryTime: 200, maxRetryTime: 5000 },
+        logLevel: logLevel.WARN,
+        logCreator:
+          () =>
+          ({ level, log: entry }: LogEntry) => {
+            const { message, ...rest } = entry;
+            // Retries are bounded on purpose (a caller must get an error, e.g. the mirror's 503);
+            // Moat relies on at-least-once delivery with idempotent consumers, not on EoS.
+            if (message.startsWith('Limiting retries for the idempotent producer')) return;
+            log[LEVELS[level] ?? 'info'](rest, message);
+          },
+      });
+    this.kafka = client(8);
+    // kafkajs retries connecting with the client's settings, not the admin's: hence a client.
+    this.admin = (
+      options.adminRetries === undefined ? this.kafka : client(options.adminRetries)
+    ).admin();
     this.kafkaProducer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
