@@ -58,6 +58,21 @@ export class BaselineShard {
     return shard;
   }
 
+  /** An independent copy, to learn into while this one stays as it was read. */
+  clone(): BaselineShard {
+    const copy = new BaselineShard(this.spec);
+    copy.watermark = this.watermark;
+    const accuracy = this.spec.relativeAccuracy;
+    for (const [epoch, scopes] of this.epochs) {
+      const copied: Scopes = new Map();
+      for (const [scope, cells] of scopes) {
+        copied.set(scope, new Map([...cells].map(([metric, s]) => [metric, s.clone(accuracy)])));
+      }
+      copy.epochs.set(epoch, copied);
+    }
+    return copy;
+  }
+
   encode(): string {
     const e: EncodedShard['e'] = {};
     for (const [epoch, scopes] of this.epochs) {

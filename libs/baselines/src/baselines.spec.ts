@@ -57,9 +57,63 @@ describe('MetricSketch', () => {
       { numRuns: 50 },
     );
   });
+
+  it('clones without a protobuf round trip: the copy answers like a decoded one and changes apart', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1e5, noNaN: true }), { minLength: 1, maxLength: 200 }),
+        fc.array(fc.double({ min: 0, max: 1e5, noNaN: true }), { minLength: 1, maxLength: 50 }),
+        (first, later) => {
+          const original = MetricSketch.empty(0.02);
+          first.forEach((v) => original.add(v));
+          const stored = JSON.parse(JSON.stringify(original.encode())) as EncodedSketch;
+          const decoded = MetricSketch.decode(stored);
+          const clone = decoded.clone(0.02);
+          expect(clone.encode()).toBe(decoded.encode()); // unchanged: the encoded form is reused
+          later.forEach((v) => {
+            clone.add(v);
+            original.add(v);
+          });
+          const reference = MetricSketch.decode(stored);
+          later.forEach((v) => reference.add(v));
+          expect(decoded.count).toBe(first.length); // the clone's values did not leak into it
+          expect(clone.count).toBe(reference.count);
+          for (let q = 0; q <= 1; q += 0.05) {
+            expect(clone.quantile(q)).toBe(reference.quantile(q));
+            expect(clone.quantile(q)).toBe(original.quantile(q));
+          }
+          const reencoded = MetricSketch.decode(clone.encode());
+          expect(reencoded.count).toBe(first.length + later.length);
+          expect(reencoded.quantile(0.5)).toBe(reference.quantile(0.5));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
 });
 
 describe('BaselineShard', () => {
+  it('clones: learning into the copy equals learning into a decoded shard, and leaves the original', () => {
+    const shard = new BaselineShard(spec);
+    for (let i = 0; i < 50; i++)
+      shard.learn(T0 + i * 1000, [{ metric: 'calls', value: i % 7, endpoint: '/a' }], String(i));
+    const before = shard.encode();
+    const copy = shard.clone();
+    const decoded = BaselineShard.decode(before, spec);
+    for (const s of [copy, decoded])
+      for (let i = 50; i < 80; i++)
+        s.learn(T0 + i * 1000, [{ metric: 'calls', value: i % 11, endpoint: '/a' }], String(i));
+    expect(shard.encode()).toBe(before);
+    expect(copy.watermark).toBe('79');
+    const [a, b] = [copy, decoded].map((s) => new LearnedBaseline(spec, [s]));
+    expect(a.count('calls')).toBe(80);
+    expect(a.count('calls', '/a')).toBe(b.count('calls', '/a'));
+    for (const q of [0.1, 0.5, 0.9, 0.99]) {
+      expect(a.quantile('calls', q)).toBe(b.quantile('calls', q));
+      expect(a.quantile('calls', q, '/a')).toBe(b.quantile('calls', q, '/a'));
+    }
+  });
+
   it('learns a record once: a redelivered offset changes nothing', () => {
     const shard = new BaselineShard(spec);
     expect(shard.learn(T0, [{ metric: 'cv', value: 1 }], '5')).toBe(true);

@@ -86,8 +86,9 @@ export class BaselineBook {
       const key = this.key(p.app, p.partition);
       let shard = changed.get(key);
       if (!shard) {
-        // Decode afresh from what was read: the cached shard must not change before the write.
-        shard = BaselineShard.decode(this.raw.get(key) ?? null, this.spec);
+        // A copy of what was read: the cached shard must not change before the write.
+        const read = this.decoded.get(key);
+        shard = read ? read.clone() : BaselineShard.decode(this.raw.get(key) ?? null, this.spec);
         changed.set(key, shard);
       }
       shard.learn(p.ts, p.observations, p.offset);
@@ -98,7 +99,11 @@ export class BaselineBook {
       ttlMs: this.ttlMs,
     }));
     await this.store.setMany(writes);
-    for (const { key, value } of writes) this.remember(key, value);
+    // What was written is the learned shard: cache it as it is rather than decode it again.
+    for (const { key, value } of writes) {
+      this.raw.set(key, value);
+      this.decoded.set(key, changed.get(key)!);
+    }
   }
 
   private remember(key: string, raw: string | null): void {
