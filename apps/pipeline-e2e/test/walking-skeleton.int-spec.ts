@@ -113,6 +113,19 @@ function printLogs(): void {
   for (const s of services) process.stdout.write(`--- ${s.name}\n${logsOf(s)}\n`);
 }
 
+/** What every service consumed, produced and retried, per topic: where the flow stopped. */
+async function printFlow(): Promise<void> {
+  for (const s of services) {
+    const text = await fetch(url(s.name, '/metrics'))
+      .then((r) => r.text())
+      .catch((err: Error) => `(no metrics: ${err.message})`);
+    const lines = text
+      .split('\n')
+      .filter((l) => /^moat_(messages_|batch|dead|votes|decisions|node_agent_checks)/.test(l));
+    process.stdout.write(`--- ${s.name} metrics\n${lines.join('\n')}\n`);
+  }
+}
+
 describe('walking skeleton on real Kafka and Redis', () => {
   beforeAll(async () => {
     const report = await probeInfrastructure({ brokers: BROKERS, redisUrl: REDIS_URL }).catch(
@@ -191,6 +204,7 @@ describe('walking skeleton on real Kafka and Redis', () => {
       );
     } catch (err) {
       printLogs();
+      await printFlow();
       throw err;
     }
     const blockMs = performance.now() - firstFloodAt;
