@@ -62,11 +62,10 @@ export class BaselineShard {
   clone(): BaselineShard {
     const copy = new BaselineShard(this.spec);
     copy.watermark = this.watermark;
-    const accuracy = this.spec.relativeAccuracy;
     for (const [epoch, scopes] of this.epochs) {
       const copied: Scopes = new Map();
       for (const [scope, cells] of scopes) {
-        copied.set(scope, new Map([...cells].map(([metric, s]) => [metric, s.clone(accuracy)])));
+        copied.set(scope, new Map([...cells].map(([metric, s]) => [metric, s.clone()])));
       }
       copy.epochs.set(epoch, copied);
     }

@@ -32,9 +32,10 @@ export class MetricSketch {
   }
 
   /** An independent copy (same bins, counts and encoded form), without a protobuf round trip. */
-  clone(relativeAccuracy: number): MetricSketch {
-    const sketch = new DDSketch({ relativeAccuracy });
-    sketch.mapping = this.sketch.mapping; // immutable: shared, so the copy maps values as this does
+  clone(): MetricSketch {
+    const { mapping } = this.sketch;
+    const sketch = new DDSketch({ relativeAccuracy: mapping.relativeAccuracy });
+    sketch.mapping = mapping; // immutable: shared, so the copy maps values as this does
     sketch.merge(this.sketch);
     const copy = new MetricSketch(sketch, this.count, this.sum);
     copy.encoded = this.encoded;
